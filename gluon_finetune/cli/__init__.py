@@ -1,0 +1,72 @@
+"""The ``gluon-finetune`` command: sub-commands that are thin shells over the library.
+
+Each sub-command lives in its own module here with two functions:
+``register(subparsers)`` adds its parser, and the parser's ``func`` default runs it.
+"""
+import argparse
+import importlib
+import os
+import sys
+
+from .. import __version__
+
+# Order is the order shown in --help.
+COMMANDS = ["augment", "data", "train", "compare"]
+
+DESCRIPTION = """\
+Fine-tune ImageNet-pretrained MXNet/Gluon networks on your own image folders.
+
+The steps of the book's hotdog experiment, one sub-command each:
+  augment   preview mxnet.image augmentations on a picture (PNG grid)
+  data      get, check, show or generate image folders
+  train     fine-tune a pretrained network on a folder (or train it from scratch)
+  compare   fine-tune vs train from scratch, side by side, as the book does
+"""
+
+EPILOG = """\
+examples:
+  gluon-finetune augment --out grid.png                  # the book's augmentations on a built-in picture
+  gluon-finetune augment cat.jpg --augs "flip,color:0.5" --out cat-aug.png
+  gluon-finetune data synth --out data/hotdog            # an offline hotdog-like folder
+
+Run `gluon-finetune COMMAND --help` for the options of one command.
+"""
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="gluon-finetune", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version",
+                        version="gluon-finetune %s" % __version__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module("." + name, __name__).register(sub)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``gluon-finetune`` console script."""
+    # Keep MXNet's and OpenCV's thread pools from oversubscribing a small machine
+    # when we fork data workers; users can still override it in the environment.
+    os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from ..errors import UserError
+
+    try:
+        return args.func(args) or 0
+    except UserError as err:
+        print("error: %s" % err, file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def formatter(prog):
+    """The help formatter every sub-command uses: keeps line breaks of examples."""
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)

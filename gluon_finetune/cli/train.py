@@ -1,0 +1,122 @@
+"""``gluon-finetune train``: fine-tune a pretrained network on an image folder."""
+from . import formatter
+
+DESCRIPTION = """\
+Fine-tune an ImageNet-pretrained network on an image folder, as the book does:
+the new network keeps the pretrained `features`, gets a fresh Xavier-initialised
+`output` layer for your classes, and trains with SGD (lr 0.01, the new layer at
+10x, weight decay 0.001, batch 128, 5 epochs, 224-pixel crops). Training runs on
+every GPU when there is one, on the CPU otherwise.
+
+DIR holds train/<class>/* and test/<class>/* (or one <class>/* folder per class,
+split for you with --split). Files that do not decode are skipped with a warning.
+
+The run folder (--out) gets config.json, history.jsonl, log.txt, curves.png and
+checkpoints/ (last and best, written atomically). Ctrl-C saves and stops; continue
+any stopped or killed run with --resume RUN."""
+
+EPILOG = """\
+examples:
+  gluon-finetune train --data hotdog --out runs/hotdog
+  gluon-finetune train --data photos --split 0.2 --epochs 10 --schedule cosine --momentum 0.9
+  gluon-finetune train --data hotdog --weights source.params --image-size 64 --batch-size 32
+  gluon-finetune train --data hotdog --scratch --out runs/scratch         # the book's baseline, lr 0.1
+  gluon-finetune train --resume runs/hotdog --epochs 8                    # continue, train longer
+"""
+
+
+def add_training_options(p):
+    """Options shared by `train` and `compare`."""
+    g = p.add_argument_group("data")
+    g.add_argument("--data", metavar="DIR", help="image folder (train/ and test/, or one folder per class)")
+    g.add_argument("--split", type=float, metavar="F",
+                   help="for a folder without train/test: fraction held out for test (default 0.2)")
+    g.add_argument("--strict", action="store_true", help="refuse unreadable files instead of skipping them")
+    g.add_argument("--image-size", type=int, default=224, metavar="PX", help="crop size (default: 224)")
+    g.add_argument("--train-augs", metavar="SPEC",
+                   help="training augmentations (default: book_train = resized_crop, flip, to_tensor, "
+                        "normalize); see `gluon-finetune augment --help`")
+    g.add_argument("--test-augs", metavar="SPEC", help="test augmentations (default: book_test)")
+    g.add_argument("--workers", type=int, metavar="N", help="data loader processes (default: 0)")
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default="resnet18_v2",
+                   help="model zoo network (mxnet.gluon.model_zoo.vision or GluonCV; default: %(default)s)")
+    g.add_argument("--weights", metavar="FILE",
+                   help="source weights (.params) instead of the zoo's ImageNet weights")
+    g.add_argument("--model-root", metavar="DIR", help="ImageNet weights cache (default: $MXNET_HOME/models)")
+    g.add_argument("--offline", action="store_true",
+                   help="never download weights; fail with instructions when they are missing")
+    g.add_argument("--freeze-features", action="store_true", help="train the new output layer only")
+    g = p.add_argument_group("optimisation (defaults are the book's)")
+    g.add_argument("--epochs", type=int, default=5, help="(default: 5)")
+    g.add_argument("--batch-size", type=int, default=128, help="(default: 128)")
+    g.add_argument("--lr", type=float, help="learning rate (default: 0.01; 0.1 with --scratch)")
+    g.add_argument("--head-lr-mult", type=float, default=10.0,
+                   help="learning-rate multiplier of the new output layer (default: 10)")
+    g.add_argument("--wd", type=float, default=0.001, help="weight decay (default: 0.001)")
+    g.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0, as the book)")
+    g.add_argument("--schedule", choices=["constant", "step", "cosine"], default="constant",
+                   help="learning-rate schedule (default: constant)")
+    g.add_argument("--step-epochs", metavar="E,E", default="",
+                   help="with --schedule step: epochs after which the rate drops, e.g. 3,4")
+    g.add_argument("--step-factor", type=float, default=0.1, help="drop factor of --schedule step")
+    g.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warm-up length (default: 0)")
+    g.add_argument("--label-smoothing", type=float, default=0.0, help="(default: 0)")
+    g = p.add_argument_group("run")
+    g.add_argument("--out", metavar="RUN", help="run folder (default: runs/<mode>-<date>-<time>)")
+    g.add_argument("--ctx", default="auto",
+                   help="devices: auto (every GPU, else CPU), cpu, gpu, cpu0,cpu1, gpu0,gpu1")
+    g.add_argument("--kvstore", default="device", help="gradient aggregation (default: device)")
+    g.add_argument("--no-hybridize", action="store_true", help="run the network imperatively")
+    g.add_argument("--seed", type=int, help="random seed (default: drawn once and saved in config.json)")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def config_from_args(args, mode="finetune"):
+    from ..config import TrainConfig
+    from ..errors import UserError
+
+    try:
+        steps = [int(s) for s in args.step_epochs.split(",") if s.strip()]
+    except ValueError:
+        raise UserError("--step-epochs must be a comma-separated list of epochs, e.g. 3,4") from None
+    return TrainConfig(
+        data=args.data, out=args.out, model=args.model, mode=mode, weights=args.weights,
+        model_root=args.model_root, allow_download=not args.offline,
+        freeze_features=args.freeze_features, epochs=args.epochs, batch_size=args.batch_size,
+        lr=args.lr, head_lr_mult=args.head_lr_mult, wd=args.wd, momentum=args.momentum,
+        schedule=args.schedule, step_epochs=steps, step_factor=args.step_factor,
+        warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
+        image_size=args.image_size, train_augs=args.train_augs, test_augs=args.test_augs,
+        num_workers=args.workers, ctx=args.ctx, kvstore=args.kvstore,
+        hybridize=not args.no_hybridize, seed=args.seed, split=args.split, strict=args.strict,
+        quiet=args.quiet)
+
+
+def register(sub):
+    p = sub.add_parser("train", formatter_class=formatter, help="fine-tune a pretrained network on a folder",
+                       description=DESCRIPTION, epilog=EPILOG)
+    p.add_argument("--scratch", action="store_true",
+                   help="train from random weights instead (the book's baseline, lr 0.1)")
+    p.add_argument("--resume", metavar="RUN", help="continue a stopped run folder (other options "
+                   "come from its config.json; --epochs may raise the total, --lr set a new rate)")
+    add_training_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from ..errors import UserError
+    from ..train import fit, resume
+
+    if args.resume:
+        if args.data or args.out:
+            raise UserError("--resume takes its data and run folder from RUN/config.json; "
+                            "drop --data/--out")
+        epochs = args.epochs if args.epochs != 5 else None
+        result = resume(args.resume, epochs=epochs, lr=args.lr)
+    else:
+        result = fit(config_from_args(args, mode="scratch" if args.scratch else "finetune"))
+    best = result.best
+    if best:
+        print("best test acc %.3f at epoch %d; run folder: %s" % (best["test_acc"], best["epoch"], result.path))
+    return 0

@@ -1,0 +1,103 @@
+"""A training run's settings as plain data, written to the run folder as JSON.
+
+Every default is the book's: SGD, learning rate 0.01 with the new head at 10x,
+weight decay 0.001, batch 128, 5 epochs, 224-pixel crops, ImageNet mean/std.
+Training from scratch uses the book's 0.1.
+"""
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from .errors import UserError
+
+FINETUNE_LR = 0.01
+SCRATCH_LR = 0.1
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides what a training run does.
+
+    Attributes mirror the ``gluon-finetune train`` options; ``None`` means
+    "the default for this mode" and is filled in by :meth:`resolved`.
+    """
+
+    data: Optional[str] = None
+    out: Optional[str] = None
+    model: str = "resnet18_v2"
+    mode: str = "finetune"                 # "finetune" or "scratch"
+    weights: Optional[str] = None          # local .params of the source net
+    model_root: Optional[str] = None       # ImageNet weights cache ($MXNET_HOME/models)
+    allow_download: bool = True
+    freeze_features: bool = False
+    cache_features: bool = False
+    epochs: int = 5
+    batch_size: int = 128
+    lr: Optional[float] = None             # 0.01 fine-tuning, 0.1 from scratch
+    head_lr_mult: float = 10.0
+    wd: float = 0.001
+    momentum: float = 0.0
+    schedule: str = "constant"             # "constant", "step" or "cosine"
+    step_epochs: List[int] = field(default_factory=list)
+    step_factor: float = 0.1
+    warmup_epochs: float = 0.0
+    label_smoothing: float = 0.0
+    image_size: int = 224
+    train_augs: Optional[str] = None       # aug spec; None = the book's list at image_size
+    test_augs: Optional[str] = None
+    num_workers: Optional[int] = None      # None = chosen for this machine
+    ctx: str = "auto"
+    kvstore: str = "device"
+    hybridize: bool = True
+    seed: Optional[int] = None
+    split: Optional[float] = None          # held-out fraction for a single-folder dataset
+    strict: bool = False
+    quiet: bool = False
+
+    def resolved(self):
+        """A copy with mode-dependent defaults filled in and every value checked."""
+        c = dataclasses.replace(self)
+        if c.mode not in ("finetune", "scratch"):
+            raise UserError("mode must be 'finetune' or 'scratch', got %r" % c.mode)
+        if c.lr is None:
+            c.lr = FINETUNE_LR if c.mode == "finetune" else SCRATCH_LR
+        if c.schedule not in ("constant", "step", "cosine"):
+            raise UserError("--schedule must be constant, step or cosine, got %r" % c.schedule)
+        if c.schedule == "step" and not c.step_epochs:
+            raise UserError("--schedule step needs --step-epochs, e.g. --step-epochs 3,4")
+        checks = [
+            (c.epochs >= 1, "--epochs must be at least 1"),
+            (c.batch_size >= 1, "--batch-size must be at least 1"),
+            (c.lr > 0, "--lr must be positive"),
+            (c.head_lr_mult > 0, "--head-lr-mult must be positive"),
+            (c.wd >= 0, "--wd must be 0 or more"),
+            (0 <= c.momentum < 1, "--momentum must be in [0, 1)"),
+            (0 <= c.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
+            (c.warmup_epochs >= 0, "--warmup-epochs must be 0 or more"),
+            (8 <= c.image_size <= 4096, "--image-size must be between 8 and 4096"),
+            (c.num_workers is None or c.num_workers >= 0, "--workers must be 0 or more"),
+            (c.split is None or 0 < c.split < 1, "--split must be between 0 and 1"),
+            (all(0 < e <= c.epochs for e in c.step_epochs), "--step-epochs must lie within --epochs"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UserError(message)
+        if c.mode == "scratch" and (c.weights or c.freeze_features):
+            raise UserError("--scratch trains every layer from random weights; it cannot be combined "
+                            "with --weights or --freeze-features")
+        if c.cache_features and not c.freeze_features:
+            raise UserError("--cache-features needs --freeze-features (cached features only stay "
+                            "valid while the features do not train)")
+        return c
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)

@@ -1,0 +1,105 @@
+"""Choosing the devices to train on: every usable GPU, else the CPU.
+
+The published ``mxnet-cu112`` 1.9.1 wheel carries machine code for CUDA compute
+capability 5.0 to 8.6 and no PTX, so on a newer GPU (Hopper is 9.0) its kernels
+cannot load; training would fail deep inside the first operator or hang. The
+capability is checked up front and such a GPU is refused with a message.
+"""
+import ctypes
+
+import mxnet as mx
+
+from .errors import UserError
+
+#: Compute capabilities the mxnet-cu112 1.9.1 wheel has kernels for (major, minor).
+SUPPORTED_CC = ((5, 0), (8, 6))
+
+
+def parse_ctx(spec):
+    """``"cpu"``, ``"cpu0,cpu1"``, ``"gpu"``, ``"gpu0,gpu1"`` or ``"auto"`` -> list of contexts.
+
+    ``"gpu"`` means every GPU; ``"auto"`` every GPU when there is one, else the CPU.
+    """
+    spec = (spec or "auto").strip().lower()
+    if spec == "auto":
+        n = gpu_count()
+        return [mx.gpu(i) for i in range(n)] if n else [mx.cpu()]
+    if spec == "gpu":
+        n = gpu_count()
+        if not n:
+            raise UserError("--ctx gpu: no GPU is visible to MXNet (is the mxnet-cu112 wheel installed "
+                            "and the NVIDIA driver loaded?); use --ctx cpu")
+        return [mx.gpu(i) for i in range(n)]
+    contexts = []
+    for word in spec.split(","):
+        word = word.strip()
+        kind = word.rstrip("0123456789")
+        index = word[len(kind):]
+        if kind not in ("cpu", "gpu") or (word != kind and not index):
+            raise UserError("--ctx: %r is not a device; use cpu, gpu, auto, or a list such as "
+                            "cpu0,cpu1 or gpu0,gpu1" % word)
+        contexts.append(mx.Context(kind, int(index or 0)))
+    if len(set(contexts)) != len(contexts):
+        raise UserError("--ctx %s names a device twice" % spec)
+    if len({c.device_type for c in contexts}) > 1:
+        raise UserError("--ctx %s mixes CPU and GPU; train on one kind of device" % spec)
+    gpus = [c for c in contexts if c.device_type == "gpu"]
+    if gpus:
+        n = gpu_count()
+        missing = [str(c) for c in gpus if c.device_id >= n]
+        if missing:
+            raise UserError("--ctx: %s not available; MXNet sees %d GPU(s)" % (", ".join(missing), n))
+    return contexts
+
+
+def gpu_count():
+    """Number of GPUs MXNet can use (0 with the CPU wheel or without a driver)."""
+    try:
+        return mx.context.num_gpus()
+    except Exception:  # the CPU wheel raises when asked about CUDA
+        return 0
+
+
+def compute_capability(device_id):
+    """(major, minor) of GPU ``device_id`` from the CUDA driver, or None when unknown."""
+    for name in ("libcuda.so.1", "libcuda.so", "libcuda.dylib", "nvcuda.dll"):
+        try:
+            cuda = ctypes.CDLL(name)
+            break
+        except OSError:
+            continue
+    else:
+        return None
+    major, minor, device = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGet(ctypes.byref(device), device_id) != 0:
+        return None
+    # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75, _MINOR = 76 (cuda.h)
+    if (cuda.cuDeviceGetAttribute(ctypes.byref(major), 75, device) != 0
+            or cuda.cuDeviceGetAttribute(ctypes.byref(minor), 76, device) != 0):
+        return None
+    return major.value, minor.value
+
+
+def check_capability(cc, device="gpu(0)"):
+    """Raise :class:`UserError` when capability ``cc`` has no kernels in the installed wheel."""
+    if cc is None:
+        return
+    lo, hi = SUPPORTED_CC
+    if not lo <= tuple(cc) <= hi:
+        raise UserError(
+            "%s has CUDA compute capability %d.%d, but the mxnet-cu112 1.9.1 wheel only carries "
+            "kernels for %d.%d-%d.%d (and no PTX to compile for newer GPUs), so MXNet cannot run "
+            "on it. Use --ctx cpu, or a GPU of capability %d.%d-%d.%d (Maxwell to Ampere)."
+            % ((device,) + tuple(cc) + lo + hi + lo + hi))
+
+
+def check_contexts(contexts):
+    """Refuse GPUs the wheel cannot run on, before any work starts."""
+    for ctx in contexts:
+        if ctx.device_type == "gpu":
+            check_capability(compute_capability(ctx.device_id), str(ctx))
+    return contexts
+
+
+def describe(contexts):
+    return ", ".join(str(c) for c in contexts)

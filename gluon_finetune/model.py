@@ -1,0 +1,351 @@
+"""Backbones from the model zoos and the fine-tune net built on them.
+
+The fine-tune net follows the book and the Gluon write-up:
+
+1. take a *source* network pretrained on ImageNet (or on any source task);
+2. build the *same architecture* with ``classes=N``;
+3. copy every parameter of the source except its output layer (the
+   ``features``) into the new net;
+4. initialise the new output layer with :class:`mxnet.init.Xavier` and give
+   its parameters ``lr_mult = 10``, the book's ten-times head learning rate.
+
+Networks come from ``mxnet.gluon.model_zoo.vision`` (``resnet18_v2`` is the
+default) or from GluonCV's model zoo. Most name their head ``output``; GluonCV's
+``resnet*_v1b`` family names it ``fc``. Both work; a network whose head is
+neither is refused with a message.
+
+Note: ResNet v2's ``features`` begin with a BatchNorm (no scale, no shift)
+that standardises the input with statistics learned during pretraining. The
+pretrained weights expect inputs prepared as in pretraining (to-tensor, then
+ImageNet mean/std), so every aug_list here ends with exactly that; a source
+model trained here records its preprocessing next to its weights.
+"""
+import json
+import os
+import shutil
+import uuid
+
+import mxnet as mx
+from mxnet import gluon, init
+
+from .errors import UserError
+
+#: Attribute names of classification heads, in the order they are looked for.
+HEAD_NAMES = ("output", "fc")
+
+DEFAULT_MODEL = "resnet18_v2"
+
+
+def model_root(root=None):
+    """The model cache folder: ``root``, else ``$MXNET_HOME/models``, else ``~/.mxnet/models``."""
+    if root:
+        return os.path.abspath(os.path.expanduser(root))
+    return os.path.join(mx.base.data_dir(), "models")
+
+
+def _mxnet_zoo():
+    from mxnet.gluon.model_zoo import model_store, vision
+
+    return vision, model_store
+
+
+def zoo_of(name):
+    """Which zoo provides ``name``: ``"mxnet"`` or ``"gluoncv"``.
+
+    Raises
+    ------
+    UserError
+        When neither has it; the message lists some names that work.
+    """
+    _, store = _mxnet_zoo()
+    # vision.get_model keeps its name table local; the model store lists the same names.
+    if name.lower() in store._model_sha1:
+        return "mxnet"
+    import gluoncv
+
+    if name.lower() in gluoncv.model_zoo.get_model_list():
+        return "gluoncv"
+    raise UserError("unknown model %r; use a classification network of mxnet.gluon.model_zoo.vision "
+                    "(e.g. resnet18_v2, resnet50_v2, mobilenetv2_1.0, densenet121, vgg16) or of "
+                    "GluonCV's model zoo (e.g. resnet50_v1b, resnet50_v1d, resnest50)" % name)
+
+
+def _construct(name, classes, pretrained=False, root=None):
+    """Build a zoo network; with ``pretrained`` the zoo loads (and may download) its weights."""
+    name = name.lower()
+    if zoo_of(name) == "mxnet":
+        vision, _ = _mxnet_zoo()
+        kwargs = {"pretrained": True, "root": model_root(root)} if pretrained else {"classes": classes}
+        return vision.get_model(name, **kwargs)
+    import gluoncv
+
+    kwargs = {"pretrained": True, "root": model_root(root)} if pretrained else {"classes": classes}
+    return gluoncv.model_zoo.get_model(name, **kwargs)
+
+
+def head_name(net):
+    """The attribute that holds ``net``'s classification head: ``"output"`` or ``"fc"``."""
+    for name in HEAD_NAMES:
+        if isinstance(getattr(net, name, None), gluon.Block):
+            return name
+    raise UserError("%s has no classification head named %s, so it cannot be fine-tuned here; "
+                    "supported are networks with a `features` part and an `output` (or `fc`) "
+                    "head, as in mxnet.gluon.model_zoo.vision and GluonCV's classifiers"
+                    % (type(net).__name__, " or ".join(repr(n) for n in HEAD_NAMES)))
+
+
+def split_params(net):
+    """Structural parameter names of ``net`` split into (features, head) dicts."""
+    head = head_name(net) + "."
+    params = net._collect_params_with_prefix()
+    features = {k: p for k, p in params.items() if not k.startswith(head)}
+    heads = {k: p for k, p in params.items() if k.startswith(head)}
+    return features, heads
+
+
+def pretrained_file_info(name, root=None):
+    """Where the zoo keeps ``name``'s ImageNet weights: dict of file, folder, sha1, url."""
+    name = name.lower()
+    if zoo_of(name) == "mxnet":
+        from mxnet.gluon.model_zoo import model_store as store
+        url_format = store._url_format
+        default_repo = store.apache_repo_url
+    else:
+        from gluoncv.model_zoo import model_store as store
+        url_format = store._url_format
+        default_repo = store.apache_repo_url
+    file_name = "%s-%s" % (name, store.short_hash(name))
+    repo = os.environ.get("MXNET_GLUON_REPO", default_repo)
+    if not repo.endswith("/"):
+        repo += "/"
+    folder = model_root(root)
+    return {"file": file_name + ".params", "folder": folder,
+            "path": os.path.join(folder, file_name + ".params"),
+            "sha1": store._model_sha1[name],
+            "url": url_format.format(repo_url=repo, file_name=file_name)}
+
+
+def cached_pretrained(name, root=None):
+    """Path of verified ImageNet weights for ``name`` in the cache, or None (no network used)."""
+    info = pretrained_file_info(name, root)
+    if os.path.isfile(info["path"]) and gluon.utils.check_sha1(info["path"], info["sha1"]):
+        return info["path"]
+    return None
+
+
+def offline_weights_message(name, root=None, reason=None):
+    info = pretrained_file_info(name, root)
+    text = ("the ImageNet weights of %s are not in the model cache and could not be downloaded%s.\n"
+            "To work offline, get the file %s (sha1 %s) on a machine with network access, from\n"
+            "    %s  (a zip holding the .params file)\n"
+            "and put %s into the folder\n"
+            "    %s\n"
+            "(the folder follows $MXNET_HOME/models; --model-root changes it), or pass a local "
+            "weights file with --weights FILE, or train from scratch with --scratch."
+            % (name, " (%s)" % reason if reason else "", info["file"], info["sha1"], info["url"],
+               info["file"], info["folder"]))
+    return text
+
+
+def load_source(name=DEFAULT_MODEL, pretrained=True, weights=None, root=None,
+                allow_download=True, ctx=None):
+    """The source network: ImageNet weights from the zoo, or a local ``.params`` file.
+
+    Parameters
+    ----------
+    name : str
+        Model zoo name, e.g. ``"resnet18_v2"``.
+    pretrained : bool
+        Load the zoo's ImageNet weights (from the cache, downloading them once
+        when ``allow_download``). Ignored when ``weights`` is given.
+    weights : str, optional
+        A ``.params`` file of the same architecture (any number of classes),
+        or the run folder of an earlier training (its best checkpoint), e.g. a
+        source model trained here on another task.
+    root : str, optional
+        Model cache folder (default ``$MXNET_HOME/models``).
+    allow_download : bool
+        When False, missing ImageNet weights raise at once, without network.
+
+    Returns
+    -------
+    (gluon.HybridBlock, dict)
+        The network with its weights, and a description of where they came from.
+
+    Raises
+    ------
+    UserError
+        Missing weights (with the exact file, sha1 and folder to use offline) or
+        a weights file that does not fit the architecture. Never falls back to
+        random weights.
+    """
+    ctx = ctx or mx.cpu()
+    name = name.lower()
+    if weights:
+        return _load_weights_file(name, weights, ctx), {"kind": "file", "path": os.path.abspath(weights)}
+    if not pretrained:
+        raise UserError("load_source needs pretrained=True or a weights file; "
+                        "use scratch_net() for a randomly initialised network")
+    path = cached_pretrained(name, root)
+    if path is None and not allow_download:
+        raise UserError(offline_weights_message(name, root))
+    if path is None:
+        path = download_pretrained(name, root)
+    net = _construct(name, classes=1000)
+    net.load_parameters(path, ctx=ctx)
+    return net, {"kind": "imagenet", "path": path, "sha1": pretrained_file_info(name, root)["sha1"]}
+
+
+def download_pretrained(name, root=None, quiet=False):
+    """Fetch the zoo's ImageNet weights of ``name`` into the cache; return the file's path.
+
+    The zoo publishes each ``.params`` file inside a zip at the URL of
+    :func:`pretrained_file_info` (``$MXNET_GLUON_REPO`` overrides the host). The
+    zip is downloaded with a progress bar, the ``.params`` member is written
+    under a temporary name and renamed into the cache only when its sha1 is the
+    zoo's; on any failure nothing is left behind and the message says which file
+    to place where to work offline.
+    """
+    import zipfile
+
+    from .download import DownloadError, download_file
+    from .fsutil import atomic_path
+
+    info = pretrained_file_info(name, root)
+    os.makedirs(info["folder"], exist_ok=True)
+    zip_tmp = os.path.join(info["folder"], ".%s.zip.%s.part" % (info["file"], uuid.uuid4().hex[:8]))
+    try:
+        download_file(info["url"], zip_tmp, quiet=quiet)
+        with zipfile.ZipFile(zip_tmp) as zf, atomic_path(info["path"]) as params_tmp:
+            with zf.open(info["file"]) as src, open(params_tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            if not gluon.utils.check_sha1(params_tmp, info["sha1"]):
+                raise UserError(offline_weights_message(
+                    name, root, reason="the downloaded file's sha1 is not the zoo's"))
+    except (DownloadError, zipfile.BadZipFile, KeyError) as err:
+        raise UserError(offline_weights_message(name, root, reason=_first_line(err))) from None
+    finally:
+        if os.path.exists(zip_tmp):  # the zip is only a wrapper around the .params
+            os.remove(zip_tmp)
+    return info["path"]
+
+
+def _first_line(err):
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _load_weights_file(name, path, ctx):
+    from .checkpoint import weights_of
+
+    given, path = path, weights_of(path)
+    if path is None:
+        raise UserError("run folder %s has no finished epoch to take weights from" % given)
+    if os.path.isdir(path):
+        raise UserError("--weights %s is a folder but not a run folder; give a .params file "
+                        "or the --out folder of a training run" % path)
+    if not os.path.isfile(path):
+        raise UserError("weights file not found: %s" % path)
+    try:
+        saved = mx.nd.load(path)
+    except Exception as err:
+        raise UserError("cannot read weights file %s: %s (expected a .params file saved by "
+                        "MXNet's save_parameters)" % (path, _first_line(err))) from None
+    if not isinstance(saved, dict):
+        raise UserError("weights file %s holds no named parameters" % path)
+    saved = {k.split(":", 1)[-1]: v for k, v in saved.items()}  # 'arg:'/'aux:' from exports
+    classes = None
+    for head in HEAD_NAMES:
+        weight = saved.get(head + ".weight")
+        if weight is not None:
+            classes = weight.shape[0]
+            break
+    if classes is None:
+        raise UserError("weights file %s has no output layer (no 'output.weight' or 'fc.weight'); "
+                        "is it a %s classifier saved with save_parameters?" % (path, name))
+    net = _construct(name, classes=classes)
+    try:
+        net.load_parameters(path, ctx=ctx)
+    except Exception as err:
+        raise UserError("weights file %s does not fit model %s: %s" % (path, name, _first_line(err))) from None
+    return net
+
+
+def read_sidecar(weights):
+    """The JSON written beside a source model's weights (preprocessing, classes), or None."""
+    path = os.path.splitext(weights)[0] + ".json"
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def set_head_lr_mult(net, lr_mult):
+    """Give the head's parameters ``lr_mult`` (the book trains the new head at 10x the rate)."""
+    for param in split_params(net)[1].values():
+        param.lr_mult = lr_mult
+
+
+def freeze_features(net):
+    """Train the head only: no gradients for the features, BatchNorm on its running statistics.
+
+    Setting ``grad_req='null'`` alone is not enough: in training mode BatchNorm
+    would still normalise with batch statistics and update its running ones.
+    """
+    features, _ = split_params(net)
+    for param in features.values():
+        param.grad_req = "null"
+    head = getattr(net, head_name(net))
+    for block in _walk(net):
+        if block is head:
+            continue
+        if isinstance(block, gluon.nn.BatchNorm):
+            block._kwargs["use_global_stats"] = True
+
+
+def _walk(block):
+    yield block
+    for child in block._children.values():
+        yield from _walk(child)
+
+
+def finetune_net(source, classes, name=DEFAULT_MODEL, head_lr_mult=10.0, freeze=False, ctx=None):
+    """The book's fine-tune net: ``source``'s features and a new Xavier head for ``classes``.
+
+    Parameters
+    ----------
+    source : gluon.HybridBlock
+        The pretrained network (from :func:`load_source`).
+    classes : int
+        Number of target classes.
+    name : str
+        The zoo name of ``source``'s architecture, used to build the new net.
+    head_lr_mult : float
+        ``lr_mult`` of the new head's parameters (the book's 10).
+    freeze : bool
+        Train the head only (see :func:`freeze_features`).
+    """
+    ctx = ctx or mx.cpu()
+    net = _construct(name, classes=classes)
+    src_features, _ = split_params(source)
+    dst_features, dst_head = split_params(net)
+    missing = sorted(set(dst_features) - set(src_features))
+    if missing:
+        raise UserError("the source network does not match %s: it lacks %s" % (name, ", ".join(missing[:3])))
+    for key, param in dst_features.items():
+        # A copy, not a shared block: the source stays untouched by training.
+        # _load_init is how load_parameters fills a parameter, deferred shapes included.
+        param._load_init(src_features[key].data().copy(), ctx)
+    # Block-level initialize lets Xavier dispatch by name: weights Xavier, biases zero.
+    getattr(net, head_name(net)).initialize(init.Xavier(), ctx=ctx, force_reinit=True)
+    set_head_lr_mult(net, head_lr_mult)
+    if freeze:
+        freeze_features(net)
+    return net
+
+
+def scratch_net(classes, name=DEFAULT_MODEL, ctx=None):
+    """The book's baseline: the same architecture, Xavier everywhere, nothing pretrained."""
+    net = _construct(name, classes=classes)
+    net.initialize(init.Xavier(), ctx=ctx or mx.cpu())
+    return net

@@ -1,0 +1,57 @@
+"""Shared test helpers: running the real command line in a subprocess."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_cli(*args, cwd=None, env=None, timeout=600):
+    """Run ``python -m gluon_finetune ARGS`` in a real subprocess; return the CompletedProcess."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "gluon_finetune"] + [str(a) for a in args],
+                          cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_user_error(proc, *fragments):
+    """A user mistake: exit status 2, one ``error:`` line naming the problem, no traceback."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("error: "), proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr, (fragment, proc.stderr)
+
+
+@pytest.fixture
+def cli():
+    """The :func:`run_cli` function, as a fixture."""
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def tiny_hotdog(tmp_path_factory):
+    """A small synthetic hotdog folder (16 + 16 training, 8 + 8 test images of 40-60 px)."""
+    from gluon_finetune import synthetic
+
+    out = str(tmp_path_factory.mktemp("data") / "hotdog")
+    synthetic.generate(out, task="hotdog", n_per_class=16, n_test_per_class=8, size=(40, 60),
+                       seed=0, quiet=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_source(tmp_path_factory):
+    """A 1000-class resnet18_v2 .params file standing in for ImageNet weights."""
+    import mxnet as mx
+
+    from gluon_finetune import model
+
+    mx.random.seed(0)
+    net = model.scratch_net(1000)
+    net(mx.nd.zeros((1, 3, 32, 32)))
+    path = str(tmp_path_factory.mktemp("source") / "source.params")
+    net.save_parameters(path)
+    return path

@@ -1,0 +1,126 @@
+"""`gluon-finetune train` and `compare` end to end, in real subprocesses."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from conftest import assert_user_error, run_cli
+
+TINY = ["--epochs", "2", "--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet"]
+
+
+def start_cli(*args, cwd=None):
+    return subprocess.Popen([sys.executable, "-m", "gluon_finetune"] + [str(a) for a in args],
+                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path, proc, timeout=240):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(path):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.1)
+    return False
+
+
+def test_train_prints_the_books_lines_and_writes_the_run(tiny_hotdog, tiny_source, tmp_path):
+    out = tmp_path / "run"
+    proc = run_cli("train", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out, *TINY)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("training resnet18_v2 (fine-tuning source weights")
+    assert [l.split(",")[0] for l in lines if l.startswith("epoch ")] == ["epoch 1", "epoch 2"]
+    assert "best test acc" in lines[-1] and str(out) in lines[-1]
+    assert (out / "curves.png").stat().st_size > 1000
+
+
+def test_sigkill_leaves_a_loadable_checkpoint_and_resume_finishes(tiny_hotdog, tiny_source, tmp_path):
+    out = tmp_path / "run"
+    proc = start_cli("train", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out,
+                     "--epochs", "30", "--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet")
+    try:
+        assert wait_for(out / "checkpoints" / "last.json", proc), proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    last = json.loads((out / "checkpoints" / "last.json").read_text())
+    assert last["epoch"] >= 1 and last["epoch"] < 30
+    import mxnet as mx
+
+    from gluon_finetune import model
+
+    net = model.scratch_net(2)
+    net.load_parameters(str(out / "checkpoints" / last["params"]))
+    assert np.isfinite(net(mx.nd.zeros((1, 3, 32, 32))).asnumpy()).all()
+    done = run_cli("train", "--resume", out, "--epochs", str(last["epoch"] + 1), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "resuming %s after epoch %d" % (out, last["epoch"]) in done.stdout
+    history = [json.loads(l) for l in (out / "history.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == list(range(1, last["epoch"] + 2))
+
+
+def test_ctrl_c_saves_and_exits_cleanly(tiny_hotdog, tiny_source, tmp_path):
+    out = tmp_path / "run"
+    proc = start_cli("train", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out,
+                     "--epochs", "30", "--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet")
+    try:
+        assert wait_for(out / "checkpoints" / "last.json", proc)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted during epoch" in stdout and "--resume" in stdout
+    pointer = json.loads((out / "checkpoints" / "interrupted.json").read_text())
+    assert pointer["partial"] and (out / "checkpoints" / pointer["params"]).is_file()
+
+
+def test_diverging_run_stops_with_a_clear_message(tiny_hotdog, tmp_path):
+    out = tmp_path / "run"
+    proc = run_cli("train", "--data", tiny_hotdog, "--scratch", "--lr", "1e30", "--out", out, *TINY)
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
+    assert "loss became NaN" in proc.stderr and "--lr" in proc.stderr
+    assert not (out / "checkpoints" / "last.json").exists()
+
+
+def test_train_user_errors(tiny_hotdog, tmp_path):
+    assert_user_error(run_cli("train", "--data", tmp_path / "nowhere", "--out", tmp_path / "r"), "nowhere")
+    assert_user_error(run_cli("train", "--data", tiny_hotdog, "--ctx", "tpu", "--out", tmp_path / "r"),
+                      "not a device")
+    assert_user_error(run_cli("train", "--data", tiny_hotdog, "--weights", tmp_path / "w.params",
+                              "--out", tmp_path / "r"), "weights file not found")
+    assert_user_error(run_cli("train", "--resume", tmp_path), "not a run folder")
+    assert not (tmp_path / "r").exists()
+
+
+def test_offline_without_weights_names_the_file_and_folder(tiny_hotdog, tmp_path):
+    proc = run_cli("train", "--data", tiny_hotdog, "--model-root", tmp_path / "models", "--offline",
+                   "--out", tmp_path / "r", *TINY)
+    assert_user_error(proc, "resnet18_v2-a81db45f.params", "a81db45fd7b7a2d12ab97cd88ef0a5ac48b8f657",
+                      str(tmp_path / "models"))
+    assert not (tmp_path / "r").exists()
+
+
+def test_compare_runs_both_and_draws_one_plot(tiny_hotdog, tiny_source, tmp_path):
+    out = tmp_path / "cmp"
+    proc = run_cli("compare", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out, *TINY)
+    assert proc.returncode == 0, proc.stderr
+    epoch_lines = [l for l in proc.stdout.splitlines() if l.startswith("epoch ")]
+    assert len(epoch_lines) == 4
+    assert "finetune" in proc.stdout and "scratch" in proc.stdout and "best acc" in proc.stdout
+    summary = json.loads((out / "compare.json").read_text())
+    assert summary["finetune"]["lr"] == 0.01 and summary["scratch"]["lr"] == 0.1
+    assert (out / "compare.png").stat().st_size > 1000
+    assert (out / "finetune" / "config.json").is_file() and (out / "scratch" / "config.json").is_file()

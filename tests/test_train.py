@@ -1,0 +1,170 @@
+"""The fit loop: learning, resume, interruption, non-finite loss, schedules, devices."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import autograd, gluon
+
+from conftest import assert_user_error
+from gluon_finetune import model
+from gluon_finetune.config import TrainConfig
+from gluon_finetune.errors import UserError
+from gluon_finetune.train import fit, load_data, make_trainer, resume
+
+TINY = dict(epochs=2, batch_size=8, image_size=32, seed=3, quiet=True)
+
+
+def quiet(_):
+    pass
+
+
+def test_a_few_steps_lower_the_loss(tiny_hotdog, tiny_source):
+    config = TrainConfig(data=tiny_hotdog, **TINY).resolved()
+    data = load_data(config)
+    net = model.finetune_net(model.load_source(weights=tiny_source)[0], 2)
+    x, y = next(iter(data.train))
+    trainer = make_trainer(net, config, steps_per_epoch=1)
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    losses = []
+    for _ in range(6):
+        with autograd.record():
+            loss = loss_fn(net(x), y)
+        loss.backward()
+        trainer.step(x.shape[0])
+        losses.append(loss.mean().asscalar())
+    assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_fit_writes_a_complete_run_folder(tiny_hotdog, tiny_source, tmp_path):
+    out = tmp_path / "run"
+    lines = []
+    result = fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, **TINY), log=lines.append)
+    assert [h["epoch"] for h in result.history] == [1, 2]
+    for name in ("config.json", "history.jsonl", "log.txt", "curves.png"):
+        assert (out / name).is_file(), name
+    epoch_lines = [l for l in lines if l.startswith("epoch ")]
+    assert len(epoch_lines) == 2
+    import re
+    assert re.fullmatch(r"epoch 1, loss \d+\.\d{4}, train acc \d\.\d{3}, test acc \d\.\d{3}, time \d+\.\d sec",
+                        epoch_lines[0])
+    record = json.loads((out / "config.json").read_text())
+    assert record["config"]["lr"] == 0.01 and record["config"]["wd"] == 0.001
+    assert record["classes"] == ["hotdog", "not-hotdog"] and record["source"]["kind"] == "file"
+    assert record["made_by"]["mxnet"] == mx.__version__
+    history = [json.loads(l) for l in (out / "history.jsonl").read_text().splitlines()]
+    assert history == result.history
+    last = json.loads((out / "checkpoints" / "last.json").read_text())
+    assert last["epoch"] == 2 and (out / "checkpoints" / last["params"]).is_file()
+    best = json.loads((out / "checkpoints" / "best.json").read_text())
+    assert best["epoch"] == max(result.history, key=lambda h: h["test_acc"])["epoch"]
+    # only the files the pointers name are kept
+    names = sorted(os.listdir(out / "checkpoints"))
+    assert set(names) == {"last.json", "best.json", last["params"], last["states"],
+                          best["params"], best["states"]}
+    with pytest.raises(UserError, match="not empty"):
+        fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, **TINY), log=quiet)
+
+
+class StopAfter:
+    """A log callback that presses Ctrl-C right after the given epoch's line."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def __call__(self, line):
+        if line.startswith("epoch %d," % self.epoch):
+            raise KeyboardInterrupt
+
+
+def test_resume_gives_the_same_numbers_as_an_uninterrupted_run(tiny_hotdog, tmp_path):
+    common = dict(data=tiny_hotdog, mode="scratch", epochs=3, batch_size=8, image_size=32, seed=11,
+                  quiet=True, momentum=0.9, schedule="cosine", warmup_epochs=1)
+    straight = fit(TrainConfig(out=str(tmp_path / "a"), **common), log=quiet)
+    with pytest.raises(KeyboardInterrupt):
+        fit(TrainConfig(out=str(tmp_path / "b"), **common), log=StopAfter(1))
+    ckpt = tmp_path / "b" / "checkpoints"
+    assert json.loads((ckpt / "last.json").read_text())["epoch"] == 1
+    assert (ckpt / "interrupted.json").is_file()
+    resumed = resume(str(tmp_path / "b"), log=quiet)
+    assert len(resumed.history) == 3
+    for a, b in zip(straight.history, resumed.history):
+        assert (a["loss"], a["train_acc"], a["test_acc"]) == (b["loss"], b["train_acc"], b["test_acc"])
+    assert not (ckpt / "interrupted.json").exists()
+    # a finished run has nothing left to do, unless asked for more epochs
+    again = resume(str(tmp_path / "b"), log=quiet)
+    assert again.history == resumed.history
+    longer = resume(str(tmp_path / "b"), epochs=4, log=quiet)
+    assert [h["epoch"] for h in longer.history] == [1, 2, 3, 4]
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_hotdog, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        fit(TrainConfig(data=tiny_hotdog, out=str(out), mode="scratch", **dict(TINY, epochs=3)),
+            log=StopAfter(1))
+    good = json.loads((out / "checkpoints" / "last.json").read_text())
+    from gluon_finetune.train import NonFiniteLoss
+
+    # force a divergence: the same run continued with an absurd learning rate
+    with pytest.raises(NonFiniteLoss, match="Lower the learning rate"):
+        resume(str(out), lr=1e30, log=quiet)
+    kept = json.loads((out / "checkpoints" / "last.json").read_text())
+    assert kept == good
+    net = model.scratch_net(2)
+    net.load_parameters(str(out / "checkpoints" / kept["params"]))
+    assert all(np.isfinite(p.data().asnumpy()).all() for p in net.collect_params().values())
+
+
+def test_schedules_and_warmup():
+    net = model.scratch_net(2)
+    net(mx.nd.zeros((1, 3, 32, 32)))
+    config = TrainConfig(epochs=4, lr=0.1, schedule="cosine", warmup_epochs=1).resolved()
+    trainer = make_trainer(net, config, steps_per_epoch=10)
+    sched = trainer._optimizer.lr_scheduler
+    assert sched(0) == pytest.approx(0.0) and sched(5) == pytest.approx(0.05)
+    assert sched(10) == pytest.approx(0.1) and sched(40) == pytest.approx(0.0, abs=1e-9)
+    step = make_trainer(net, TrainConfig(epochs=4, lr=0.1, schedule="step", step_epochs=[2, 3]).resolved(), 10)
+    sched = step._optimizer.lr_scheduler
+    assert [round(sched(n), 6) for n in (5, 25, 35)] == [0.1, 0.01, 0.001]
+    with pytest.raises(UserError, match="--step-epochs"):
+        TrainConfig(schedule="step").resolved()
+
+
+def test_label_smoothing_and_two_cpu_contexts_with_an_uneven_batch(tiny_hotdog, tmp_path):
+    # 32 training images in batches of 7: the last batch of 4 splits unevenly over two devices
+    result = fit(TrainConfig(data=tiny_hotdog, out=str(tmp_path / "r"), mode="scratch", epochs=1,
+                             batch_size=7, image_size=32, seed=1, quiet=True, label_smoothing=0.1,
+                             ctx="cpu0,cpu1"), log=quiet)
+    assert np.isfinite(result.history[0]["loss"])
+
+
+def test_bad_options_are_refused_before_anything_is_written(tiny_hotdog, tmp_path):
+    out = tmp_path / "run"
+    for bad, fragment in [(dict(epochs=0), "--epochs"), (dict(ctx="tpu0"), "not a device"),
+                          (dict(mode="scratch", weights="x.params"), "--scratch"),
+                          (dict(cache_features=True), "--freeze-features"),
+                          (dict(train_augs="flip,warp"), "unknown augmentation 'warp'")]:
+        with pytest.raises(UserError, match=fragment):
+            fit(TrainConfig(data=tiny_hotdog, out=str(out), **dict(TINY, **bad)), log=quiet)
+        assert not out.exists()
+    with pytest.raises(UserError, match="--data"):
+        fit(TrainConfig(out=str(out)), log=quiet)
+
+
+def test_gpu_capability_check_refuses_hopper():
+    from gluon_finetune import devices
+
+    devices.check_capability((8, 6))
+    devices.check_capability((5, 0))
+    with pytest.raises(UserError, match="9.0.*5.0-8.6"):
+        devices.check_capability((9, 0), "gpu(0)")
+    with pytest.raises(UserError, match="3.5"):
+        devices.check_capability((3, 5))
+    assert devices.parse_ctx("auto") == [mx.cpu()]  # no GPU on the test machine's CPU wheel
+    assert devices.parse_ctx("cpu0,cpu1") == [mx.cpu(0), mx.cpu(1)]
