@@ -7,13 +7,16 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# A separate deployment environment for the ONNX parity test: every onnxruntime
+# wheel for Python 3.11 needs numpy>=1.24, which MXNet 1.9.1 cannot import.
+DEPLOY ?= .venv-deploy
 
 .PHONY: demo test clean-venv
 
 demo: $(VENV)/.installed-cpu
 	$(BIN)/gluon-finetune augment --out runs/preview/augment.png
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(DEPLOY)/.installed
 	$(BIN)/python -m pytest -q tests
 
 $(VENV)/bin/python:
@@ -24,8 +27,13 @@ $(VENV)/.installed-cpu: setup.cfg pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(VENV)/.installed-test: setup.cfg pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install -q -e ".[cpu,test]"
+	$(BIN)/python -m pip install -q -e ".[cpu,test,onnx]"
 	touch $@ $(VENV)/.installed-cpu
 
+$(DEPLOY)/.installed:
+	$(PYTHON) -m venv $(DEPLOY)
+	$(DEPLOY)/bin/python -m pip install -q onnxruntime numpy pillow
+	touch $@
+
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(DEPLOY)

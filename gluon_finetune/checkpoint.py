@@ -28,7 +28,7 @@ class Checkpoints:
     def _pointer(self, tag):
         return os.path.join(self.folder, tag + ".json")
 
-    def save(self, tags, net, trainer, meta):
+    def save(self, tags, net, trainer, meta, with_states=True):
         """Save ``net`` and ``trainer`` once and point every tag in ``tags`` at them.
 
         Parameters
@@ -37,6 +37,9 @@ class Checkpoints:
             Some of ``"last"``, ``"best"``, ``"interrupted"``.
         meta : dict
             JSON-able facts stored in the pointer; must hold ``"epoch"``.
+        with_states : bool
+            Save the optimizer state too (not possible when the servers of a
+            distributed job hold it).
         """
         stem = "epoch-%03d" % meta["epoch"]
         if "interrupted" in tags:
@@ -45,9 +48,11 @@ class Checkpoints:
         states = os.path.join(self.folder, stem + ".states")
         with atomic_path(params) as tmp:
             net.save_parameters(tmp)
-        with atomic_path(states) as tmp:
-            trainer.save_states(tmp)
-        record = dict(meta, params=os.path.basename(params), states=os.path.basename(states))
+        if with_states:
+            with atomic_path(states) as tmp:
+                trainer.save_states(tmp)
+        record = dict(meta, params=os.path.basename(params),
+                      states=os.path.basename(states) if with_states else None)
         for tag in tags:
             write_json(self._pointer(tag), record)
         self._collect_garbage()
@@ -60,7 +65,8 @@ class Checkpoints:
             return None
         record = read_json(path)
         record["params"] = os.path.join(self.folder, record["params"])
-        record["states"] = os.path.join(self.folder, record["states"])
+        if record.get("states"):
+            record["states"] = os.path.join(self.folder, record["states"])
         return record
 
     def drop(self, tag):
@@ -75,7 +81,7 @@ class Checkpoints:
             path = self._pointer(tag)
             if os.path.isfile(path):
                 record = read_json(path)
-                keep.update((record["params"], record["states"]))
+                keep.update((record["params"], record.get("states")))
         for name in os.listdir(self.folder):
             if name.endswith((".params", ".states")) and name not in keep:
                 os.remove(os.path.join(self.folder, name))

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from mxnet import gluon
 
+# The book's dataset, importable from here as the issue and the book name it.
+from .download import download_hotdog  # noqa: F401
 from .errors import UserError
 from .imageio import IMAGE_EXTENSIONS, ImageReadError, is_image_file, read_image, read_image_nd
 from .progress import progress
@@ -421,9 +423,9 @@ def check_folder(root, split=None, split_seed=0, strict=False, workers=None, qui
         skipping it with a :class:`DataWarning`.
     workers : int, optional
         Processes that decode files; 0 decodes in this process. By default a
-        pool of ``min(cores, 4)`` for 200 files or more (1.6x faster on two cores
-        than one process; threads do not help because decoding holds the GIL
-        for most of its time), none below.
+        pool of ``min(cores, 4)`` for 200 files or more (up to 1.7x faster on two
+        idle cores than one process; threads do not help because decoding holds
+        the GIL for most of its time), none below.
     quiet : bool
         No progress bar (it only shows on a terminal anyway).
 
@@ -496,8 +498,11 @@ def check_folder(root, split=None, split_seed=0, strict=False, workers=None, qui
 
 
 def _auto_workers(n_files):
-    # Measured on 2 cores, 400 JPEGs of ~400x500 px, median of 3: one process
-    # 827 img/s, 2 threads 855 img/s, 2 processes 1396 img/s (pool start included).
+    # Measured on 2 shared cores, JPEGs of ~400x500 px, medians of 3 (pool start
+    # included): one process 590-830 img/s, 2 threads 810-855 (no gain: decoding
+    # holds the GIL), 2 processes 1280-1400 when the cores are idle and no better
+    # than one process when another job holds a core. So a pool, but not for
+    # small folders, where its start-up costs more than it saves.
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if n_files < _POOL_MIN_FILES or (cores or 1) < 2:
         return 0
@@ -645,7 +650,7 @@ train_set, test_set : FolderDataset
 
 def make_loaders(root, batch_size=128, size=224, num_workers=0, train_augs=None,
                  test_augs=None, seed=None, split=None, split_seed=0, strict=False,
-                 check=True, last_batch=None, check_workers=None, quiet=False):
+                 check=True, last_batch="keep", check_workers=None, quiet=False, shard=None):
     """Check ``root`` and build its train and test ``DataLoader``\\ s.
 
     Parameters
@@ -672,16 +677,20 @@ def make_loaders(root, batch_size=128, size=224, num_workers=0, train_augs=None,
     check : bool
         Decode every file first (:func:`check_folder`); False only lists them
         (the dataset still replaces files that fail later).
-    last_batch : {'rollover', 'keep', 'discard'}, optional
-        Training only (test keeps every image). Default ``'rollover'``: every step
-        sees a full batch (so a step has the same weight everywhere and a batch
-        always splits across devices) and the leftover images open the next
-        epoch instead of being dropped. ``'keep'`` when the training set is
-        smaller than one batch, since rollover would then make empty epochs.
+    last_batch : {'keep', 'rollover', 'discard'}
+        Training only (test always keeps every image). ``'keep'``, the book's
+        choice, ends each epoch with a smaller batch: every epoch sees every
+        image once, and a resumed run repeats the same epochs. ``'rollover'``
+        carries the leftover images into the next epoch (every step a full
+        batch) but that carried-over state is not in a checkpoint, and a
+        training set smaller than one batch then gives empty epochs.
     check_workers : int, optional
         Decoding processes of the check (see :func:`check_folder`).
     quiet : bool
         No progress bar.
+    shard : (int, int), optional
+        ``(rank, workers)`` in distributed training: this worker's batches of
+        each global batch (:class:`ShardedBatchSampler`); the test loader stays whole.
 
     Returns
     -------
@@ -703,19 +712,57 @@ def make_loaders(root, batch_size=128, size=224, num_workers=0, train_augs=None,
         report = scan_folder(root, split=split, split_seed=split_seed)
     train_set = FolderDataset.from_report(report, "train")
     test_set = FolderDataset.from_report(report, "test")
-    if last_batch is None:
-        last_batch = "rollover" if len(train_set) >= batch_size else "keep"
+    if last_batch not in ("keep", "rollover", "discard"):
+        raise UserError("last_batch must be 'keep', 'rollover' or 'discard', got %r"
+                        % (last_batch,))
     train_list = augment.train_augs(size) if train_augs is None else train_augs
     test_list = augment.test_augs(size) if test_augs is None else test_augs
-    train = gluon.data.DataLoader(
-        train_set.transform_first(augment.AugTransform(train_list, seed=seed)),
-        batch_size=int(batch_size), shuffle=True, last_batch=last_batch,
-        num_workers=int(num_workers))
-    test = gluon.data.DataLoader(
-        test_set.transform_first(augment.AugTransform(test_list, seed=seed)),
-        batch_size=int(batch_size), shuffle=False, last_batch="keep",
-        num_workers=int(num_workers))
+    train_data = train_set.transform_first(augment.AugTransform(train_list, seed=seed))
+    test_data = test_set.transform_first(augment.AugTransform(test_list, seed=seed))
+    if shard is None:
+        train = gluon.data.DataLoader(train_data, batch_size=int(batch_size), shuffle=True,
+                                      last_batch=last_batch, num_workers=int(num_workers))
+        test = gluon.data.DataLoader(test_data, batch_size=int(batch_size), shuffle=False,
+                                     last_batch="keep", num_workers=int(num_workers))
+    else:
+        rank, workers = shard
+        if len(train_set) < int(batch_size) * workers:
+            raise UserError("%d training images cannot fill one step of %d workers x batch %d; "
+                            "use a smaller --batch-size" % (len(train_set), workers, batch_size))
+        train = gluon.data.DataLoader(
+            train_data, batch_sampler=ShardedBatchSampler(len(train_set), int(batch_size), rank, workers),
+            num_workers=int(num_workers))
+        # The test set is not sharded: rank 0 measures it whole.
+        test = gluon.data.DataLoader(test_data, batch_size=int(batch_size), shuffle=False,
+                                     last_batch="keep", num_workers=int(num_workers))
     return FolderData(train, test, list(report.classes), report, train_set, test_set)
+
+
+class ShardedBatchSampler(gluon.data.Sampler):
+    """Training batches of one worker of ``workers``, cut from shared global batches.
+
+    Every worker draws the same permutation (the same seed: NumPy's global
+    generator, which the fit loop reseeds every epoch), cuts it into global
+    batches of ``batch_size * workers`` and keeps its own slice of each. So the
+    workers read disjoint shards, and a step of all of them sees exactly the
+    global batch a single process would see with ``batch_size * workers``. A
+    last, incomplete global batch is dropped: a worker with nothing to push would
+    stall the others at the gradient exchange.
+    """
+
+    def __init__(self, length, batch_size, rank, workers, shuffle=True):
+        self.length, self.batch_size = length, batch_size
+        self.rank, self.workers, self.shuffle = rank, workers, shuffle
+
+    def __iter__(self):
+        order = np.random.permutation(self.length) if self.shuffle else np.arange(self.length)
+        step = self.batch_size * self.workers
+        for start in range(0, len(self) * step, step):
+            mine = start + self.rank * self.batch_size
+            yield order[mine:mine + self.batch_size].tolist()
+
+    def __len__(self):
+        return self.length // (self.batch_size * self.workers)
 
 
 # --------------------------------------------------------------------------- show

@@ -1,6 +1,20 @@
-"""Measuring a trained network: accuracy over a loader."""
+"""Measuring a trained network: accuracy, confusion matrix, per-class scores, test-time crops.
+
+- :func:`accuracy` is what the fit loop reports after each epoch;
+- :func:`confusion_matrix`, :func:`per_class_metrics` and :func:`scores` turn
+  labels and softmax outputs into numbers (NumPy only);
+- :func:`evaluate_run` evaluates a run folder on a labelled image folder, with
+  the five- or ten-crop test-time augmentation of the Gluon write-up if asked,
+  and writes ``evaluation.json``, ``confusion.png`` and ``mistakes.png``.
+"""
+import dataclasses
+import os
+
 import mxnet as mx
+import numpy as np
 from mxnet import gluon
+
+from .errors import UserError
 
 
 def split_batch(data, label, ctxs):
@@ -25,3 +39,388 @@ def accuracy(net, loader, ctxs):
             correct += (pred == y.astype("float32")).sum().as_in_context(ctxs[0])
         n += data.shape[0]
     return correct.asscalar() / max(n, 1)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def confusion_matrix(labels, predictions, num_classes):
+    """Counts of (true class, predicted class): ``cm[i, j]`` images of class i predicted as j.
+
+    Parameters
+    ----------
+    labels, predictions : sequences of int
+        True and predicted class indices, one per image.
+    num_classes : int
+    """
+    labels = np.asarray(labels, dtype=np.int64).ravel()
+    predictions = np.asarray(predictions, dtype=np.int64).ravel()
+    if labels.shape != predictions.shape:
+        raise ValueError("labels and predictions differ in length: %d vs %d"
+                         % (labels.size, predictions.size))
+    for name, values in (("labels", labels), ("predictions", predictions)):
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError("%s must lie in [0, %d)" % (name, num_classes))
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(cm, (labels, predictions), 1)
+    return cm
+
+
+def per_class_metrics(cm):
+    """Precision, recall, F1 and support of every class from a confusion matrix.
+
+    Precision of class j is ``cm[j, j] / cm[:, j].sum()`` (of the images called
+    j, the share that are j), recall ``cm[j, j] / cm[j, :].sum()`` (of the
+    images of class j, the share found), F1 their harmonic mean. A ratio with a
+    zero denominator (a class never predicted, or absent) is 0, as in
+    scikit-learn's ``zero_division=0``.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``precision``, ``recall``, ``f1`` (float) and ``support`` (int: images
+        per true class), each of length ``num_classes``.
+    """
+    cm = np.asarray(cm, dtype=np.float64)
+    tp = np.diag(cm)
+    predicted = cm.sum(axis=0)
+    actual = cm.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(tp), where=both > 0)
+    return {"precision": precision, "recall": recall, "f1": f1,
+            "support": actual.astype(np.int64)}
+
+
+def scores(probs, labels, classes):
+    """Accuracy, confusion matrix and per-class metrics of softmax outputs ``probs``.
+
+    Parameters
+    ----------
+    probs : array (N, C)
+    labels : array (N,) of int
+    classes : list of str
+
+    Returns
+    -------
+    dict
+        Plain data: ``accuracy``, ``confusion`` (list of lists, rows = true
+        class), ``per_class`` (one dict per class: name, precision, recall, f1,
+        support), ``macro`` (unweighted means of precision, recall, f1).
+    """
+    probs = np.asarray(probs)
+    labels = np.asarray(labels, dtype=np.int64)
+    preds = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
+    cm = confusion_matrix(labels, preds, len(classes))
+    m = per_class_metrics(cm)
+    per_class = [{"class": name, "precision": float(m["precision"][i]), "recall": float(m["recall"][i]),
+                  "f1": float(m["f1"][i]), "support": int(m["support"][i])}
+                 for i, name in enumerate(classes)]
+    return {"accuracy": float((preds == labels).mean()) if len(labels) else 0.0,
+            "correct": int((preds == labels).sum()), "images": int(len(labels)),
+            "confusion": cm.tolist(), "per_class": per_class,
+            "macro": {k: float(m[k].mean()) for k in ("precision", "recall", "f1")}}
+
+
+# --------------------------------------------------------------------------- a run on a folder
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """What :func:`evaluate_run` found; :meth:`to_dict` is ``evaluation.json``.
+
+    Attributes
+    ----------
+    run, data, checkpoint : str
+        The run folder, the evaluated image folder, ``"best"`` or ``"last"``.
+    epoch : int
+        The checkpoint's epoch.
+    evaluated : str
+        Which images: e.g. ``"DATA/test (16 images)"``.
+    classes : list of str
+    plain : dict
+        :func:`scores` with the run's test preprocessing.
+    tta : dict or None
+        :func:`scores` with the softmax averaged over test-time crops, plus ``kind``.
+    images : list of dict
+        Per image: path, true label, predicted label and probability (and the
+        TTA prediction when there is one).
+    skipped : list of (str, str)
+        Unreadable files left out, with the reason.
+    files : dict
+        What was written: ``json``, ``confusion``, ``mistakes`` (and
+        ``confusion_tta``) paths.
+    """
+
+    run: str
+    data: str
+    checkpoint: str
+    epoch: int
+    evaluated: str
+    classes: list
+    plain: dict
+    tta: dict = None
+    images: list = dataclasses.field(default_factory=list, repr=False)
+    skipped: list = dataclasses.field(default_factory=list)
+    files: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def accuracy(self):
+        return self.plain["accuracy"]
+
+    def to_dict(self):
+        return {"run": self.run, "data": self.data, "checkpoint": self.checkpoint,
+                "epoch": self.epoch, "evaluated": self.evaluated, "classes": self.classes,
+                "accuracy": self.plain["accuracy"], "plain": self.plain, "tta": self.tta,
+                "images": self.images,
+                "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+                "files": self.files}
+
+    def summary(self):
+        """Readable lines: what was evaluated, the accuracy (both with TTA), a per-class table."""
+        lines = ["evaluated %s (%s checkpoint, epoch %s) on %s"
+                 % (_shown(self.run), self.checkpoint, self.epoch, self.evaluated)]
+        lines.append("accuracy %.3f (%d of %d correct)"
+                     % (self.plain["accuracy"], self.plain["correct"], self.plain["images"]))
+        if self.tta:
+            diff = self.tta["accuracy"] - self.plain["accuracy"]
+            lines.append("accuracy %.3f with %s test-time augmentation (%+.3f; softmax averaged "
+                         "over %d crops)" % (self.tta["accuracy"], self.tta["kind"], diff,
+                                             self.tta["crops"]))
+        lines.append("")
+        lines.extend(_class_table(self.plain, "without TTA (the run's test preprocessing)"
+                                  if self.tta else None))
+        if self.tta:
+            lines.append("")
+            lines.extend(_class_table(self.tta, "with %s TTA" % self.tta["kind"]))
+        lines.append("")
+        lines.append("confusion matrix (rows: true class, columns: predicted class):")
+        lines.extend(_confusion_lines(self.plain["confusion"], self.classes))
+        for path, reason in self.skipped:
+            lines.append("skipped unreadable %s: %s" % (_shown(path), reason))
+        return "\n".join(lines)
+
+
+def _shown(path):
+    """``path`` relative to the working folder when it lies below it (shorter to read)."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _class_table(result, heading=None):
+    rows = result["per_class"]
+    width = max([len(r["class"]) for r in rows] + [len("macro avg"), 5])
+    head = "%-*s  %9s  %6s  %6s  %7s" % (width, "class", "precision", "recall", "f1", "support")
+    lines = ([heading + ":"] if heading else []) + [head]
+    for r in rows:
+        lines.append("%-*s  %9.3f  %6.3f  %6.3f  %7d" % (width, r["class"], r["precision"],
+                                                          r["recall"], r["f1"], r["support"]))
+    macro = result["macro"]
+    lines.append("%-*s  %9.3f  %6.3f  %6.3f  %7d" % (width, "macro avg", macro["precision"],
+                                                      macro["recall"], macro["f1"], result["images"]))
+    return lines
+
+
+def _confusion_lines(cm, classes):
+    width = max([len(c) for c in classes] + [4])
+    cell = max([len(c) for c in classes] + [len(str(v)) for row in cm for v in row] + [4])
+    lines = ["%-*s  %s" % (width, "", "  ".join("%*s" % (cell, c) for c in classes))]
+    for name, row in zip(classes, cm):
+        lines.append("%-*s  %s" % (width, name, "  ".join("%*d" % (cell, v) for v in row)))
+    return lines
+
+
+def evaluation_items(data, run_classes, run_config=None):
+    """The labelled images of ``data`` to evaluate: ``(items, description)``.
+
+    - ``data/train/`` + ``data/test/``: the test images;
+    - ``data/<class>/`` that is the run's own single-folder dataset: the images
+      the run held out for testing (its ``--split``, same seed);
+    - any other ``data/<class>/``: every image.
+
+    Files are listed, not decoded (:func:`gluon_finetune.data.scan_folder`);
+    :func:`evaluate_run` skips the ones that turn out unreadable.
+
+    Raises
+    ------
+    UserError
+        Layout problems, or class folders that are not the run's classes.
+    """
+    from . import data as data_mod
+
+    same = bool(run_config and run_config.data
+                and os.path.realpath(str(run_config.data)) == os.path.realpath(str(data)))
+    split = run_config.split if same else None
+    layout = data_mod.find_layout(data)
+    if layout == data_mod.SINGLE and not same:
+        # Every image counts, and a class may have few or none: no split, no minimum.
+        classes = sorted(d for d in os.listdir(data) if not d.startswith(".")
+                         and os.path.isdir(os.path.join(data, d)))
+        _check_classes(data, classes, run_classes)
+        items = [(path, label) for label, c in enumerate(classes)
+                 for path in _images_in(os.path.join(data, c))]
+        if not items:
+            raise UserError("the class folders of %s hold no image files" % data)
+        return items, "%s, every image (%d)" % (data, len(items))
+    report = data_mod.scan_folder(data, split=split)
+    _check_classes(data, report.classes, run_classes)
+    items = report.items["test"]
+    if layout == data_mod.TRAIN_TEST:
+        what = "%s (%d images)" % (os.path.join(str(data), "test"), len(items))
+    else:
+        what = "%s, the %d images (%g%%) the run held out for testing" % (
+            data, len(items), 100 * report.split)
+    return items, what
+
+
+def _images_in(folder):
+    from .imageio import is_image_file
+
+    return [os.path.join(folder, f) for f in sorted(os.listdir(folder))
+            if not f.startswith(".") and is_image_file(f)
+            and os.path.isfile(os.path.join(folder, f))]
+
+
+def _check_classes(data, classes, run_classes):
+    if list(classes) != list(run_classes):
+        raise UserError("the classes of %s (%s) differ from the classes the run was trained on "
+                        "(%s); evaluate needs a folder with the same class folders"
+                        % (data, ", ".join(classes) or "none", ", ".join(run_classes)))
+
+
+def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32, ctx=None,
+                 mistakes=16, quiet=False):
+    """Evaluate a training run on a labelled image folder and write the results.
+
+    Parameters
+    ----------
+    run : str
+        The run folder.
+    data : str
+        An image folder with the run's classes (see :func:`evaluation_items`
+        for which of its images are used).
+    checkpoint : {"best", "last"}
+    tta : {None, "five-crop", "ten-crop"}
+        Also average the softmax over test-time crops and report both numbers.
+    out : str, optional
+        Folder for ``evaluation.json``, ``confusion.png``, ``mistakes.png``
+        (and ``confusion-<tta>.png``); default ``RUN/eval``.
+    batch_size : int
+    ctx : mxnet.Context or str, optional
+    mistakes : int
+        How many of the most confident mistakes to draw.
+
+    Returns
+    -------
+    Evaluation
+    """
+    from . import plots
+    from .fsutil import write_json
+    from .imageio import read_image
+    from .predict import load_run, tta_kind
+
+    kind = tta_kind(tta)  # refuse a bad value before any work
+    if int(batch_size) < 1:
+        raise UserError("--batch-size must be at least 1")
+    model = load_run(run, checkpoint=checkpoint, ctx=ctx)
+    items, what = evaluation_items(data, model.classes, model.config)
+    probs, tta_probs, items, skipped = _predict_items(model, items, batch_size, kind, quiet)
+    if not items:
+        raise UserError("no readable image to evaluate in %s (%d unreadable)" % (data, len(skipped)))
+    paths = [p for p, _ in items]
+    labels = np.array([l for _, l in items], dtype=np.int64)
+    plain = scores(probs, labels, model.classes)
+    tta_result = None
+    if kind:
+        tta_result = dict(scores(tta_probs, labels, model.classes), kind="%s-crop" % kind,
+                          crops=5 if kind == "five" else 10)
+    images = []
+    for i, (path, label) in enumerate(items):
+        rec = {"path": path, "true": model.classes[label],
+               "predicted": model.classes[int(probs[i].argmax())],
+               "probability": float(probs[i].max())}
+        if tta_probs is not None:
+            rec["tta_predicted"] = model.classes[int(tta_probs[i].argmax())]
+            rec["tta_probability"] = float(tta_probs[i].max())
+        images.append(rec)
+
+    out = out or os.path.join(model.path, "eval")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UserError("--out %s exists and is not a folder" % out)
+    os.makedirs(out, exist_ok=True)
+    files = {"json": os.path.join(out, "evaluation.json"),
+             "confusion": os.path.join(out, "confusion.png"),
+             "mistakes": os.path.join(out, "mistakes.png")}
+    title = "%s, %s checkpoint (epoch %s): accuracy %.3f" % (
+        os.path.basename(model.path), checkpoint, model.checkpoint.get("epoch"), plain["accuracy"])
+    plots.confusion_matrix(np.array(plain["confusion"]), model.classes, out=files["confusion"],
+                           title=title)
+    if tta_result:
+        files["confusion_tta"] = os.path.join(out, "confusion-%s.png" % tta_result["kind"])
+        plots.confusion_matrix(np.array(tta_result["confusion"]), model.classes,
+                               out=files["confusion_tta"],
+                               title="%s with %s TTA: accuracy %.3f" % (
+                                   os.path.basename(model.path), tta_result["kind"],
+                                   tta_result["accuracy"]))
+    wrong = [i for i in np.argsort(-probs.max(axis=1), kind="stable")
+             if probs[i].argmax() != labels[i]][:max(0, int(mistakes))]
+    plots.mistakes([(read_image(paths[i]), model.classes[labels[i]],
+                     model.classes[int(probs[i].argmax())], float(probs[i].max())) for i in wrong],
+                   out=files["mistakes"],
+                   title=_mistakes_title(len(wrong), plain["images"] - plain["correct"],
+                                         plain["images"]))
+    result = Evaluation(run=model.path, data=os.path.abspath(str(data)), checkpoint=checkpoint,
+                        epoch=model.checkpoint.get("epoch"), evaluated=what,
+                        classes=model.classes, plain=plain, tta=tta_result, images=images,
+                        skipped=skipped, files=files)
+    write_json(files["json"], result.to_dict())
+    return result
+
+
+def _mistakes_title(shown, wrong, total):
+    if wrong == 0:
+        return "all %d images classified correctly" % total
+    if shown == wrong:
+        return "%d mistake%s on %d images, most confident first" % (wrong, "" if wrong == 1 else "s",
+                                                                     total)
+    return "the %d most confident of %d mistakes on %d images" % (shown, wrong, total)
+
+
+def _predict_items(model, items, batch_size, kind, quiet):
+    """Softmax of every readable image (and of its crops with ``kind``), reading each file once.
+
+    Returns ``(probs, tta_probs or None, readable items, skipped (path, reason))``.
+    """
+    from .imageio import ImageReadError
+    from .predict import as_image
+    from .progress import progress
+
+    probs, tta_probs, kept, skipped = [], [], [], []
+    bar = progress(total=len(items), desc="evaluating", unit="img", quiet=quiet)
+    for start in range(0, len(items), batch_size):
+        images = []
+        for path, label in items[start:start + batch_size]:
+            try:
+                images.append(as_image(path))
+                kept.append((path, label))
+            except ImageReadError as err:
+                skipped.append((path, _reason(err, path)))
+        if images:
+            probs.append(model.probabilities(images, batch_size=batch_size))
+            if kind:
+                tta_probs.append(model.probabilities(images, batch_size=batch_size, tta=kind))
+        bar.update(len(items[start:start + batch_size]))
+    bar.close()
+    empty = np.zeros((0, len(model.classes)), np.float32)
+    return (np.concatenate(probs) if probs else empty,
+            (np.concatenate(tta_probs) if tta_probs else empty) if kind else None, kept, skipped)
+
+
+def _reason(err, path):
+    text = str(err)
+    prefix = "cannot read image %s: " % path
+    return text[len(prefix):] if text.startswith(prefix) else text

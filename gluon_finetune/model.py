@@ -70,17 +70,19 @@ def zoo_of(name):
                     "GluonCV's model zoo (e.g. resnet50_v1b, resnet50_v1d, resnest50)" % name)
 
 
-def _construct(name, classes, pretrained=False, root=None):
-    """Build a zoo network; with ``pretrained`` the zoo loads (and may download) its weights."""
+def zoo_network(name, classes):
+    """The zoo's ``name`` architecture with ``classes`` outputs, parameters not yet initialised.
+
+    This is also how a saved run is rebuilt: :meth:`load_parameters` on the
+    result with the run's ``.params`` file.
+    """
     name = name.lower()
     if zoo_of(name) == "mxnet":
         vision, _ = _mxnet_zoo()
-        kwargs = {"pretrained": True, "root": model_root(root)} if pretrained else {"classes": classes}
-        return vision.get_model(name, **kwargs)
+        return vision.get_model(name, classes=classes)
     import gluoncv
 
-    kwargs = {"pretrained": True, "root": model_root(root)} if pretrained else {"classes": classes}
-    return gluoncv.model_zoo.get_model(name, **kwargs)
+    return gluoncv.model_zoo.get_model(name, classes=classes)
 
 
 def head_name(net):
@@ -191,7 +193,7 @@ def load_source(name=DEFAULT_MODEL, pretrained=True, weights=None, root=None,
         raise UserError(offline_weights_message(name, root))
     if path is None:
         path = download_pretrained(name, root)
-    net = _construct(name, classes=1000)
+    net = zoo_network(name, classes=1000)
     net.load_parameters(path, ctx=ctx)
     return net, {"kind": "imagenet", "path": path, "sha1": pretrained_file_info(name, root)["sha1"]}
 
@@ -263,7 +265,7 @@ def _load_weights_file(name, path, ctx):
     if classes is None:
         raise UserError("weights file %s has no output layer (no 'output.weight' or 'fc.weight'); "
                         "is it a %s classifier saved with save_parameters?" % (path, name))
-    net = _construct(name, classes=classes)
+    net = zoo_network(name, classes=classes)
     try:
         net.load_parameters(path, ctx=ctx)
     except Exception as err:
@@ -326,7 +328,7 @@ def finetune_net(source, classes, name=DEFAULT_MODEL, head_lr_mult=10.0, freeze=
         Train the head only (see :func:`freeze_features`).
     """
     ctx = ctx or mx.cpu()
-    net = _construct(name, classes=classes)
+    net = zoo_network(name, classes=classes)
     src_features, _ = split_params(source)
     dst_features, dst_head = split_params(net)
     missing = sorted(set(dst_features) - set(src_features))
@@ -346,6 +348,6 @@ def finetune_net(source, classes, name=DEFAULT_MODEL, head_lr_mult=10.0, freeze=
 
 def scratch_net(classes, name=DEFAULT_MODEL, ctx=None):
     """The book's baseline: the same architecture, Xavier everywhere, nothing pretrained."""
-    net = _construct(name, classes=classes)
+    net = zoo_network(name, classes=classes)
     net.initialize(init.Xavier(), ctx=ctx or mx.cpu())
     return net

@@ -161,3 +161,92 @@ def training_curves(histories, out=None, title=None):
     if out is not None:
         save(fig, out)
     return fig
+
+
+def confusion_matrix(cm, classes, out=None, title=None):
+    """A confusion matrix as a coloured grid with the count in every cell.
+
+    Rows are the true classes and columns the predicted ones; a cell's colour
+    is its share of the row (so the diagonal shows each class's recall), its
+    text the number of images.
+
+    Parameters
+    ----------
+    cm : array (C, C) of int
+        ``cm[i, j]``: images of class i predicted as class j.
+    classes : sequence of str
+    """
+    cm = np.asarray(cm)
+    n = len(classes)
+    side = min(max(3.2, 0.55 * n + 2.0), 20.0)
+    fig = new_figure(side + 1.0, side)
+    ax = fig.subplots()
+    rows = cm.sum(axis=1, keepdims=True)
+    share = np.divide(cm, rows, out=np.zeros(cm.shape, dtype=np.float64), where=rows > 0)
+    shown = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
+    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    tilt = n > 4 or max(len(c) for c in classes) > 8
+    ax.set_xticklabels(classes, rotation=30 if tilt else 0, ha="right" if tilt else "center",
+                       rotation_mode="anchor", fontsize=8)
+    ax.set_yticklabels(classes, fontsize=8)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if n <= 30:
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=9,
+                        color="white" if share[i, j] > 0.5 else "black")
+    ax.set_title(title or "confusion matrix", fontsize=9)
+    fig.tight_layout()
+    if out is not None:
+        save(fig, out)
+    return fig
+
+
+def mistakes(items, num_cols=4, scale=2.2, out=None, title=None):
+    """A gallery of misclassified images, each titled with its true and predicted class.
+
+    Parameters
+    ----------
+    items : sequence of (image, str, str, float)
+        The image (any layout :func:`to_display` accepts), its true class, the
+        predicted class and the predicted probability, most confident first.
+    num_cols : int
+        Images per row.
+    title : str, optional
+        Above the gallery.
+
+    An empty ``items`` draws a small figure that says there was no mistake.
+    """
+    if not items:
+        fig = new_figure(4, 1.2)
+        if title:
+            fig.text(0.5, 0.65, title, ha="center", va="center", fontsize=10)
+        fig.text(0.5, 0.3 if title else 0.5, "no mistakes", ha="center", va="center",
+                 color="tab:green")
+        if out is not None:
+            save(fig, out)
+        return fig
+    num_cols = max(1, min(num_cols, len(items)))
+    num_rows = (len(items) + num_cols - 1) // num_cols
+    fig = new_figure(num_cols * scale, num_rows * (scale + 0.6) + (0.4 if title else 0))
+    axes = fig.subplots(num_rows, num_cols, squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if k < len(items):
+            img, true, pred, prob = items[k]
+            ax.imshow(to_display(img))
+            ax.set_title("true: %s\npredicted: %s (%.0f%%)" % (true, pred, 100 * prob),
+                         fontsize=8, color="tab:red")
+    top = 1.0
+    if title:
+        fig.suptitle(title, fontsize=10)
+        top = 1.0 - 0.4 / fig.get_figheight()  # keep the first row's titles clear of it
+    # Room for two title lines above every row, whatever the images' aspect ratios.
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=top - 0.5 / fig.get_figheight(),
+                        wspace=0.1, hspace=0.6 / scale * 1.5)
+    if out is not None:
+        save(fig, out)
+    return fig

@@ -6,19 +6,26 @@ crumbs as clutter, uneven lighting and sensor noise):
 
 ``hotdog``
     The book's two classes, ``hotdog`` and ``not-hotdog``. A hotdog is a sausage
-    lying in a bun, seen from above, at any angle, size and place; sometimes two,
+    lying in a bun, seen from above, tilted, at any size and place; sometimes two,
     sometimes next to another food. A not-hotdog picture shows one to three
     other foods, several of them built to look alike on purpose: a baguette has
-    the bun's colour and shape, a sausage on its own has the sausage's, pizza
+    the bun's colour and shape, a sausage on its own has the sausage's, a sub
+    sandwich has a filling lying in a bun, pizza
     carries sausage-coloured pepperoni on a bun-coloured crust, a burger stacks
     bun and patty. Colour alone does not separate the classes; the layered
     "sausage inside a bun" shape does.
 ``source``
-    A multi-class task (one food per picture, :data:`SOURCE_CLASSES`) for
+    A ten-class task (one large food per picture, :data:`SOURCE_CLASSES`) for
     pretraining a network offline, the stand-in for ImageNet when its weights
-    cannot be downloaded. It never shows a hotdog, but it shows its parts (bun-like
-    bread, sausages) and the other foods, so what the network learns there
-    (elongated shapes, colour layers, textures) is what the hotdog task needs.
+    cannot be downloaded. Like ImageNet, whose 1000 classes include "hotdog"
+    next to "French loaf", "cheeseburger" and "pizza", it has a hotdog class
+    among other foods, including the look-alikes (baguette, sausage, a sub
+    sandwich); the hotdog task's pictures are never among its pictures. What a
+    network learns there (elongated shapes, one colour lying inside another,
+    textures) is what the hotdog task needs. Without the hotdog class, three
+    minutes of pretraining did not give features that beat training from
+    scratch clearly (measured: a linear classifier on the pretrained features
+    reached 75% test accuracy on the hotdog task without it, 90% with it).
 
 Every picture is a pure function of ``(task, seed, split, class, index, size)``:
 the same arguments give the same bytes (for one NumPy and Pillow version),
@@ -44,17 +51,22 @@ from .progress import progress
 
 #: Class folders of the hotdog task, in the book's order.
 HOTDOG_CLASSES = ("hotdog", "not-hotdog")
-#: Class folders of the source task (one food per picture, never a hotdog).
+#: Class folders of the source task (one large food per picture).
 SOURCE_CLASSES = ("baguette", "banana", "burger", "carrot", "donut", "egg",
-                  "pizza", "sausage")
+                  "hotdog", "pizza", "sandwich", "sausage")
 #: Task name -> its class folders.
 TASKS = {"hotdog": HOTDOG_CLASSES, "source": SOURCE_CLASSES}
 #: Default (train, test) pictures per class. The hotdog numbers are the book's.
-DEFAULT_COUNTS = {"hotdog": (1000, 400), "source": (250, 50)}
+DEFAULT_COUNTS = {"hotdog": (1000, 400), "source": (400, 50)}
 #: Default range of the height and of the width, drawn independently per picture.
 DEFAULT_SIZE = (200, 500)
 #: The file that records how a folder was generated and marks it as ours.
 MARKER = "synthetic.json"
+#: Foods are turned by at most this many degrees either way (and mirrored half of
+#: the time), as dishes mostly are in photos. With any angle allowed, features
+#: pretrained for three minutes on the source task separated hotdogs less well
+#: (linear probe 77% instead of 85% in the offline experiment).
+MAX_ROTATION = 35.0
 #: JPEG quality of the written files.
 JPEG_QUALITY = 90
 
@@ -149,6 +161,40 @@ def sprite_hotdog(rng, length):
     _sausage_on(d, rng, cx, cy + off, s_len, s_thick, _col(rng, *_SAUSAGE))
     if rng.random() < 0.65:
         _sauce(d, rng, cx, cy + off, s_len * 0.7, s_thick * 0.55)
+    return img
+
+
+def sprite_sandwich(rng, length):
+    """A sub roll seen from above, filled with lettuce, tomato and cheese.
+
+    The same "something lying in a bun" layout as a hotdog, with a different
+    filling: the source task teaches the layout without ever showing a hotdog,
+    and the hotdog task has to tell the fillings apart.
+    """
+    thick = length * rng.uniform(0.28, 0.42)
+    img, d = _layer(length * 1.08, thick * 1.1)
+    cx, cy = img.size[0] / 2, img.size[1] / 2
+    bun = _col(rng, *_BUN)
+    _capsule(d, cx, cy, length, thick, bun, outline=_scale(bun, 0.75), width=_lw(thick * 0.06))
+    f_thick = thick * rng.uniform(0.45, 0.6)
+    f_len = length * rng.uniform(0.85, 1.02)
+    green = _col(rng, *_GREEN)
+    n = 13
+    pts = [(cx - f_len / 2 + f_len * i / (n - 1), cy + (f_thick / 2 if i % 2 else -f_thick / 2))
+           for i in range(n)]
+    _capsule(d, cx, cy, f_len, f_thick * 0.8, green)
+    d.line(pts, fill=_scale(green, 1.2), width=_lw(f_thick * 0.25))
+    tomato = _col(rng, (190, 25, 20), (235, 70, 55))
+    cheese = _col(rng, *_CHEESE)
+    k = int(rng.integers(3, 7))
+    for i in range(k):
+        x = cx - f_len * 0.4 + f_len * 0.8 * i / max(1, k - 1)
+        r = f_thick * rng.uniform(0.3, 0.42)
+        if rng.random() < 0.6:
+            d.ellipse((x - r, cy - r, x + r, cy + r), fill=tomato, outline=_scale(tomato, 0.8))
+        else:
+            d.polygon([(x - r, cy - r), (x + r, cy - r * 0.6), (x + r * 0.8, cy + r),
+                       (x - r, cy + r * 0.7)], fill=cheese)
     return img
 
 
@@ -393,8 +439,8 @@ def sprite_fries(rng, length):
         d.line((x, h * 0.5, x + ln * math.sin(a), h * 0.5 - ln * math.cos(a)),
                fill=_col(rng, (220, 175, 50), (250, 215, 110)), width=_lw(w * 0.07))
     box = _col(rng, (170, 20, 20), (225, 60, 50))
-    d.polygon([(w * 0.08, h * 0.45), (w * 0.92, h * 0.45), (w * 0.8, h * 0.98), (w * 0.2, h * 0.98)],
-              fill=box)
+    d.polygon([(w * 0.08, h * 0.45), (w * 0.92, h * 0.45), (w * 0.8, h * 0.98),
+               (w * 0.2, h * 0.98)], fill=box)
     return img
 
 
@@ -403,18 +449,21 @@ _FOODS = {
     "baguette": sprite_baguette, "banana": sprite_banana, "burger": sprite_burger,
     "carrot": sprite_carrot, "donut": sprite_donut, "egg": sprite_egg,
     "pizza": sprite_pizza, "sausage": sprite_sausage, "cookie": sprite_cookie,
-    "tomato": sprite_tomato, "fries": sprite_fries,
+    "tomato": sprite_tomato, "fries": sprite_fries, "sandwich": sprite_sandwich,
+    "hotdog": sprite_hotdog,
 }
 # Look-alikes are drawn more often among negatives: they are what makes the task
 # more than "is there something red-brown on something tan?".
-_NEGATIVE_WEIGHTS = {"baguette": 3, "sausage": 3, "pizza": 2, "burger": 2, "banana": 2,
-                     "carrot": 1, "donut": 1, "egg": 1, "cookie": 1, "tomato": 1, "fries": 1}
+_NEGATIVE_WEIGHTS = {"baguette": 4, "sausage": 4, "sandwich": 4, "pizza": 3, "burger": 3,
+                     "banana": 2, "carrot": 1, "donut": 1, "egg": 1, "cookie": 1, "tomato": 1,
+                     "fries": 1}
 _NEG_NAMES = tuple(_NEGATIVE_WEIGHTS)
 _NEG_P = np.array([_NEGATIVE_WEIGHTS[k] for k in _NEG_NAMES], float)
 _NEG_P /= _NEG_P.sum()
 # Typical size of each food relative to the picture's shorter side.
-_LENGTH = {"hotdog": (0.45, 0.9), "baguette": (0.45, 0.95), "sausage": (0.35, 0.75),
-           "banana": (0.4, 0.8), "carrot": (0.4, 0.8), "pizza": (0.4, 0.75),
+_LENGTH = {"hotdog": (0.45, 0.9), "baguette": (0.45, 0.95), "sandwich": (0.45, 0.9),
+           "sausage": (0.35, 0.75), "banana": (0.4, 0.8), "carrot": (0.4, 0.8),
+           "pizza": (0.4, 0.75),
            "burger": (0.4, 0.7), "donut": (0.3, 0.6), "egg": (0.35, 0.65),
            "cookie": (0.2, 0.45), "tomato": (0.2, 0.45), "fries": (0.3, 0.55)}
 
@@ -465,8 +514,8 @@ def _clutter(rng, img, s):
             dx, dy = ln * math.cos(a), ln * math.sin(a)
             metal = _col(rng, *_METAL)
             d.line((x, y, x + dx, y + dy), fill=metal, width=_lw(s * 0.025))
-            d.line((x, y, x + dx * 0.4, y + dy * 0.4), fill=_col(rng, (20, 20, 20), (200, 200, 200)),
-                   width=_lw(s * 0.045))
+            handle = _col(rng, (20, 20, 20), (200, 200, 200))
+            d.line((x, y, x + dx * 0.4, y + dy * 0.4), fill=handle, width=_lw(s * 0.045))
         elif kind == 1:  # napkin
             r = s * rng.uniform(0.1, 0.25)
             pts = [(x + r * math.cos(a + k * math.pi / 2), y + r * math.sin(a + k * math.pi / 2))
@@ -480,8 +529,8 @@ def _clutter(rng, img, s):
                 d.ellipse((px - r, py - r, px + r, py + r), fill=c)
         else:            # a glass seen from above: a ring
             r = s * rng.uniform(0.06, 0.14)
-            d.ellipse((x - r, y - r, x + r, y + r), outline=_col(rng, (150, 150, 150), (255, 255, 255)),
-                      width=_lw(s * 0.012))
+            rim = _col(rng, (150, 150, 150), (255, 255, 255))
+            d.ellipse((x - r, y - r, x + r, y + r), outline=rim, width=_lw(s * 0.012))
 
 
 def _plate(rng, img, cx, cy, r):
@@ -508,7 +557,8 @@ def _put(rng, img, sprite, cx, cy, angle=None):
     sprite = _shade(sprite, rng)
     if rng.random() < 0.5:
         sprite = sprite.transpose(Image.FLIP_TOP_BOTTOM)
-    angle = rng.uniform(0, 360) if angle is None else angle
+    if angle is None:
+        angle = rng.uniform(-MAX_ROTATION, MAX_ROTATION)
     sprite = sprite.rotate(angle, resample=Image.BILINEAR, expand=True)
     w, h = sprite.size
     img.paste(sprite, (int(round(cx - w / 2)), int(round(cy - h / 2))), sprite)
@@ -564,7 +614,7 @@ def _food_length(rng, name, s, factor=1.0):
     return s * rng.uniform(lo, hi) * factor
 
 
-def _scene(rng, w, h, foods, plate=None):
+def _scene(rng, w, h, foods):
     """Background, clutter, an optional plate under the first food, foods, lighting.
 
     ``foods`` is a list of (sprite_fn, length_px); the first one is the main
@@ -575,7 +625,7 @@ def _scene(rng, w, h, foods, plate=None):
     _clutter(rng, img, s)
     for k, (fn, length) in enumerate(foods):
         cx, cy = _spot(rng, w, h, margin=0.3 if k == 0 else 0.1)
-        if k == 0 and (plate if plate is not None else rng.random() < 0.5):
+        if k == 0 and rng.random() < 0.5:
             _plate(rng, img, cx + rng.normal(0, s * 0.03), cy + rng.normal(0, s * 0.03),
                    length * rng.uniform(0.6, 0.75))
         _put(rng, img, fn(rng, length), cx, cy)
@@ -601,7 +651,8 @@ def _render_hotdog_task(rng, label, w, h):
 
 def _render_source_task(rng, label, w, h):
     s = min(w, h)
-    # One large food per picture: a task a network learns from scratch in minutes.
+    # One large food per picture: with several smaller ones per picture the
+    # network learned more slowly, and with plain backgrounds no faster (measured).
     return _scene(rng, w, h, [(_FOODS[label], _food_length(rng, label, s, 1.1))])
 
 
@@ -662,10 +713,15 @@ def sample_image(seed=0):
     """
     rng = np.random.default_rng([int(seed), 99])
     w, h = 500, 400
-    foods = [(sprite_hotdog, h * rng.uniform(0.65, 0.8))]
-    if rng.random() < 0.5:
-        foods.append((sprite_fries, h * 0.4))
-    return _scene(rng, w, h, foods, plate=True)
+    img = Image.fromarray(np.clip(_background(rng, w, h), 0, 255).astype(np.uint8))
+    _clutter(rng, img, h)
+    # Centred, large and only a little tilted: crops and flips in the preview
+    # should be easy to follow by eye.
+    cx, cy = w * rng.uniform(0.46, 0.54), h * rng.uniform(0.46, 0.54)
+    length = h * rng.uniform(0.75, 0.9)
+    _plate(rng, img, cx, cy, length * 0.66)
+    _put(rng, img, sprite_hotdog(rng, length), cx, cy, angle=rng.uniform(-25, 25))
+    return _light(rng, np.asarray(img, np.float32))
 
 
 # --------------------------------------------------------------------------- folders
@@ -753,7 +809,7 @@ def _ours(out, task):
         dirs[:] = [d for d in dirs if os.path.join(root, d) not in foreign]
         for n in names:
             p = os.path.join(root, n)
-            if len(parts) == 0 and n == MARKER:
+            if len(parts) == 0 and n in (MARKER, MARKER + ".tmp"):
                 continue
             if len(parts) == 2 and not os.path.islink(p) and (
                     _FILE_RE.match(n) or n.endswith(".jpg.part")):
@@ -783,16 +839,18 @@ def generate(out, task="hotdog", n_per_class=None, n_test_per_class=None, seed=0
         Training pictures per class; default ``DEFAULT_COUNTS[task][0]``
         (1000 for hotdog, as in the book).
     n_test_per_class : int, optional
-        Test pictures per class. By default the book's ratio (400 test for
-        1000 train): ``round(0.4 * n_per_class)``, at least 1; for the source
-        task, ``DEFAULT_COUNTS`` when ``n_per_class`` is also left out.
+        Test pictures per class. By default in the task's ratio of
+        :data:`DEFAULT_COUNTS`, at least 1: 40% of ``n_per_class`` for hotdog
+        (the book's 400 for 1000), 12.5% for source (50 for 400; a source test
+        set only needs to show that pretraining learned something).
     seed : int
         Same arguments and seed give byte-identical files.
     size : (int, int)
         Inclusive range of each picture's height and width in pixels; both are
-        drawn per picture. The default 200-500 resembles the book's photos; small
-        ranges (e.g. 80-120) make a demo fast, since decoding and resizing big
-        JPEGs costs training time.
+        drawn per picture. The default 200-500 resembles the book's photos. For
+        training at 64 px, 96-128 loses nothing and is cheaper: drawing is ~5x
+        faster, and reading plus augmenting a picture took 1.0 ms instead of
+        1.9 ms here (a resnet18 training step costs ~9 ms per picture at 64 px).
     workers : int, optional
         Processes drawing in parallel (default: up to 2, the CPU count).
     quiet : bool
@@ -806,15 +864,14 @@ def generate(out, task="hotdog", n_per_class=None, n_test_per_class=None, seed=0
     _check_task(task)
     size = check_size(size)
     default_train, default_test = DEFAULT_COUNTS[task]
-    if n_per_class is None:
-        n_train = default_train
-        n_test = default_test if n_test_per_class is None else n_test_per_class
-    else:
-        n_train = n_per_class
-        n_test = max(1, int(round(0.4 * n_train))) if n_test_per_class is None else n_test_per_class
-    for name, value in (("n_per_class", n_train), ("n_test_per_class", n_test)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise UserError("%s must be a positive integer, got %r" % (name, value))
+    n_train = default_train if n_per_class is None else n_per_class
+    if not isinstance(n_train, (int, np.integer)) or n_train < 1:
+        raise UserError("n_per_class must be a positive integer, got %r" % (n_train,))
+    n_test = n_test_per_class
+    if n_test is None:
+        n_test = max(1, int(round(n_train * default_test / default_train)))
+    if not isinstance(n_test, (int, np.integer)) or n_test < 1:
+        raise UserError("n_test_per_class must be a positive integer, got %r" % (n_test,))
     n_train, n_test = int(n_train), int(n_test)
 
     out = os.path.abspath(out)

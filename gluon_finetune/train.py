@@ -27,6 +27,7 @@ from mxnet import autograd, gluon
 
 from . import augspec, data as data_mod, devices, model
 from .config import TrainConfig
+from .distributed import Cluster
 from .errors import UserError
 from .evaluate import accuracy, split_batch
 from .progress import progress
@@ -56,6 +57,7 @@ class RunResult:
     classes: list
     config: TrainConfig
     net: object = None
+    rank: int = 0  # this process's worker rank in a distributed job
 
     @property
     def final(self):
@@ -69,23 +71,30 @@ class RunResult:
 def fit(config, log=print):
     """Train a network as ``config`` says (see :class:`TrainConfig`); return a :class:`RunResult`."""
     config = config.resolved()
-    if config.seed is None:
+    cluster = Cluster(config.kvstore)
+    seed = cluster.job_seed(config.seed)
+    if seed is None:
         # Always run with a known seed, so every run folder can be repeated.
-        config = dataclasses.replace(config, seed=random.SystemRandom().randrange(2 ** 31))
+        seed = random.SystemRandom().randrange(2 ** 31)
+    config = dataclasses.replace(config, seed=seed, quiet=config.quiet or not cluster.is_root)
     seed_everything(config.seed)
     ctxs = devices.check_contexts(devices.parse_ctx(config.ctx))
-    data = load_data(config)
+    data = load_data(config, cluster)
     net, source = build_net(config, data.classes, ctxs)
     out = config.out or default_run_path(config.mode)
     config = dataclasses.replace(config, out=out)
-    record = {"config": config.to_dict(), "classes": data.classes, "source": source,
-              "data": data.report.to_dict(),
-              "made_by": provenance()}
-    run = RunDir.create(out, record)
+    run = None
+    if cluster.is_root:
+        record = {"config": config.to_dict(), "classes": data.classes, "source": source,
+                  "data": data.report.to_dict(), "workers": cluster.workers,
+                  "made_by": provenance()}
+        run = RunDir.create(out, record)
+    else:
+        log = _silent
     log("training %s (%s) on %s: %d training and %d test images, classes %s"
-        % (config.model, describe_source(config, source), devices.describe(ctxs),
+        % (config.model, describe_source(config, source), describe_devices(ctxs, cluster),
            len(data.train_set), len(data.test_set), ", ".join(data.classes)))
-    return _train_epochs(config, run, net, data, ctxs, start_epoch=0, history=[], log=log)
+    return _train_epochs(config, run, net, data, ctxs, 0, [], log, cluster=cluster)
 
 
 def resume(path, epochs=None, lr=None, log=print):
@@ -112,8 +121,11 @@ def resume(path, epochs=None, lr=None, log=print):
                             "this run uses %s" % config.schedule)
         config = dataclasses.replace(config, lr=float(lr))
     config = config.resolved()
+    cluster = Cluster(config.kvstore)
+    if not cluster.is_root:
+        config, log = dataclasses.replace(config, quiet=True), _silent
     ctxs = devices.check_contexts(devices.parse_ctx(config.ctx))
-    data = load_data(config)
+    data = load_data(config, cluster)
     if data.classes != record["classes"]:
         raise UserError("the classes in %s are now %s, but the run was trained on %s; resume needs "
                         "the same data" % (config.data, data.classes, record["classes"]))
@@ -130,10 +142,11 @@ def resume(path, epochs=None, lr=None, log=print):
     if start >= config.epochs:
         log("nothing to do: the run already finished %d epochs (pass --epochs to train longer)" % start)
         return RunResult(run.path, history, data.classes, config, net)
-    return _train_epochs(config, run, net, data, ctxs, start, history, log, states=states)
+    return _train_epochs(config, run if cluster.is_root else None, net, data, ctxs, start, history,
+                         log, states=states, cluster=cluster)
 
 
-def load_data(config):
+def load_data(config, cluster=None):
     """The checked data folder and its loaders, with the augmentations of ``config``."""
     if not config.data:
         raise UserError("no data folder given; pass --data DIR (a folder with train/<class>/ and "
@@ -146,7 +159,7 @@ def load_data(config):
         seed=config.seed, split=config.split, strict=config.strict,
         # 'keep' like the book's loader; rollover would carry images from one
         # epoch into the next, which a resumed run could not repeat.
-        last_batch="keep", quiet=config.quiet)
+        last_batch="keep", quiet=config.quiet, shard=cluster.shard if cluster else None)
 
 
 def build_net(config, classes, ctxs):
@@ -186,20 +199,40 @@ def make_trainer(net, config, steps_per_epoch, kvstore=None):
     params = {"learning_rate": config.lr, "wd": config.wd, "momentum": config.momentum}
     if scheduler is not None:
         params["lr_scheduler"] = scheduler
-    return gluon.Trainer(net.collect_params(), "sgd", params,
-                         kvstore=kvstore if kvstore is not None else config.kvstore)
+    trainer = gluon.Trainer(net.collect_params(), "sgd", params,
+                            kvstore=kvstore if kvstore is not None else config.kvstore)
+    # The optimizer reads lr_mult/wd_mult from its param_dict, which pickling drops
+    # when a distributed kvstore ships the optimizer to its servers: the head's 10x
+    # would silently become 1x there. The index-keyed tables survive the trip.
+    opt = trainer._optimizer
+    opt.lr_mult = {i: p.lr_mult for i, p in opt.param_dict.items()}
+    opt.wd_mult = {i: p.wd_mult for i, p in opt.param_dict.items()}
+    return trainer
 
 
-def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, states=None):
+def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, states=None, cluster=None):
+    """Epochs ``start_epoch + 1 .. config.epochs``; ``run`` is None on workers other than rank 0."""
+    cluster = cluster or Cluster("device")
     steps_per_epoch = len(data.train)
-    trainer = make_trainer(net, config, steps_per_epoch)
+    trainer = make_trainer(net, config, steps_per_epoch, kvstore=cluster.kvstore)
     if states:
         trainer.load_states(states)
         # The saved optimizer carries its learning rate; a new one from resume() wins.
         if config.schedule == "constant" and not config.warmup_epochs:
             trainer.set_learning_rate(config.lr)
+    elif start_epoch:
+        # No optimizer state (a distributed run keeps it on the servers, which cannot
+        # save it): restart the update count so the schedule continues where it was.
+        # Momentum buffers start again from zero.
+        done = start_epoch * steps_per_epoch
+        trainer._optimizer.num_update = trainer._optimizer.begin_num_update = done
     if config.hybridize:
-        net.hybridize(static_alloc=True, static_shape=True)
+        # static_alloc pins the graph's parameter memory; with a distributed kvstore
+        # writing pulled weights into those arrays, a worker's first forward after the
+        # last step can wait forever (seen with MXNet 1.9.1 and BatchNorm nets). Plain
+        # hybridize keeps the graph speed-up and the exchange safe.
+        static = not cluster.distributed
+        net.hybridize(static_alloc=static, static_shape=static)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=config.label_smoothing == 0)
     best = max((h["test_acc"] for h in history), default=-1.0)
     epoch = start_epoch
@@ -210,14 +243,17 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
                 seed_everything(config.seed + epoch)
                 tic = time.time()
                 loss, train_acc = train_epoch(net, data.train, trainer, loss_fn, ctxs, config,
-                                              "epoch %d/%d" % (epoch, config.epochs))
+                                              "epoch %d/%d" % (epoch, config.epochs), cluster.workers)
+                if run is None:  # other workers: train on; rank 0 measures and writes
+                    continue
                 test_acc = accuracy(net, data.test, ctxs)
                 rec = {"epoch": epoch, "loss": loss, "train_acc": train_acc, "test_acc": test_acc,
                        "time": time.time() - tic, "lr": trainer.learning_rate}
                 history = history + [rec]
                 tags = ["last"] + (["best"] if test_acc > best else [])
                 best = max(best, test_acc)
-                run.checkpoints.save(tags, net, trainer, {"epoch": epoch, "history": history})
+                run.checkpoints.save(tags, net, trainer, {"epoch": epoch, "history": history},
+                                     with_states=not cluster.distributed)
                 run.checkpoints.drop("interrupted")
                 run.write_history(history)
                 _write_curves(run, history)
@@ -225,17 +261,23 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
                 run.log(line)
                 log(line)
         except KeyboardInterrupt:
-            run.checkpoints.save(["interrupted"], net, trainer,
-                                 {"epoch": epoch, "history": history, "partial": True})
-            log("interrupted during epoch %d: its weights are in %s; the last completed epoch (%d) "
-                "is kept; continue with: gluon-finetune train --resume %s"
-                % (epoch, run.checkpoints.folder, epoch - 1, run.path))
+            if run is not None:
+                run.checkpoints.save(["interrupted"], net, trainer,
+                                     {"epoch": epoch, "history": history, "partial": True},
+                                     with_states=not cluster.distributed)
+                log("interrupted during epoch %d: its weights are in %s; the last completed epoch "
+                    "(%d) is kept; continue with: gluon-finetune train --resume %s"
+                    % (epoch, run.checkpoints.folder, epoch - 1, run.path))
             raise
-    return RunResult(run.path, history, data.classes, config, net)
+    return RunResult(run.path if run else None, history, data.classes, config, net, cluster.rank)
 
 
-def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc=""):
-    """One pass over ``loader``; return (mean loss per sample, training accuracy)."""
+def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1):
+    """One pass over ``loader``; return (mean loss per sample, training accuracy).
+
+    With ``workers`` > 1 (a distributed job) each step's gradient is averaged
+    over all workers' images, and the loss and accuracy are this worker's.
+    """
     classes = None
     loss_sum = mx.nd.zeros((1,), ctx=ctxs[0])
     correct = mx.nd.zeros((1,), ctx=ctxs[0])
@@ -252,7 +294,7 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc=""):
                 targets = ys
             losses = [loss_fn(o, t) for o, t in zip(outs, targets)]
         autograd.backward(losses)
-        trainer.step(data.shape[0])
+        trainer.step(data.shape[0] * workers)
         for o, y, l in zip(outs, ys, losses):
             loss_sum += l.sum().as_in_context(ctxs[0])
             correct += (o.argmax(axis=1) == y.astype("float32")).sum().as_in_context(ctxs[0])
@@ -265,6 +307,17 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc=""):
     total = loss_sum.asscalar()
     _check_finite(total, n)
     return total / max(n, 1), correct.asscalar() / max(n, 1)
+
+
+def describe_devices(ctxs, cluster):
+    text = devices.describe(ctxs)
+    if cluster.distributed:
+        text += " x %d workers (%s)" % (cluster.workers, cluster.name)
+    return text
+
+
+def _silent(_line):
+    pass
 
 
 def _smooth(label, classes, eps):

@@ -410,10 +410,11 @@ def test_loaders_batch_shapes_and_counts(tmp_path, num_workers):
     assert data.classes == ["cat", "dog"] and data.report.checked
     assert len(data.train_set) == 10 and len(data.test_set) == 6
     train = list(data.train)
-    assert len(train) == 2  # rollover: 10 images -> two full batches, 2 open the next epoch
+    assert [x.shape[0] for x, _ in train] == [4, 4, 2]  # keep: every image, every epoch
     for x, y in train:
-        assert x.shape == (4, 3, 16, 16) and x.dtype == np.float32
-        assert y.shape == (4,)
+        assert x.shape[1:] == (3, 16, 16) and x.dtype == np.float32
+        assert y.shape == (x.shape[0],)
+    assert sorted(np.concatenate([y.asnumpy() for _, y in train]).tolist()) == [0] * 5 + [1] * 5
     test = list(data.test)
     assert [x.shape[0] for x, _ in test] == [4, 2]  # test keeps every image
     labels = np.concatenate([y.asnumpy() for _, y in test])
@@ -424,11 +425,14 @@ def test_loaders_batch_shapes_and_counts(tmp_path, num_workers):
     np.testing.assert_allclose(red, COLOURS["cat"][0] / 255.0, atol=0.02)
 
 
-def test_small_training_set_keeps_its_last_batch(tmp_path):
-    root = two_class_tree(tmp_path, n_train=2, n_test=1)
-    data = D.make_loaders(root, batch_size=8, size=16)
-    assert [x.shape[0] for x, _ in data.train] == [4]
-    assert [x.shape[0] for x, _ in data.test] == [2]
+def test_rollover_carries_the_leftover_and_test_still_keeps_all(tmp_path):
+    root = two_class_tree(tmp_path, n_train=5, n_test=3)
+    data = D.make_loaders(root, batch_size=4, size=16, last_batch="rollover")
+    assert [x.shape[0] for x, _ in data.train] == [4, 4]  # 2 images open the next epoch
+    assert [x.shape[0] for x, _ in data.train] == [4, 4, 4]
+    assert [x.shape[0] for x, _ in data.test] == [4, 2]
+    with pytest.raises(UserError, match="last_batch"):
+        D.make_loaders(root, batch_size=4, size=16, last_batch="drop")
 
 
 @pytest.mark.parametrize("num_workers", [0, 2])
@@ -442,7 +446,7 @@ def test_a_file_corrupted_after_the_check_does_not_stop_the_loader(tmp_path, num
         for epoch in range(2):
             seen = 0
             for x, y in data.train:
-                assert x.shape == (4, 3, 16, 16)
+                assert x.shape[1:] == (3, 16, 16)
                 seen += x.shape[0]
             assert seen == 12
     if num_workers == 0:  # workers warn on their own stderr

@@ -11,7 +11,7 @@ import sys
 from .. import __version__
 
 # Order is the order shown in --help.
-COMMANDS = ["augment", "data", "train", "compare"]
+COMMANDS = ["augment", "data", "train", "compare", "evaluate", "predict", "export", "launch"]
 
 DESCRIPTION = """\
 Fine-tune ImageNet-pretrained MXNet/Gluon networks on your own image folders.
@@ -21,6 +21,10 @@ The steps of the book's hotdog experiment, one sub-command each:
   data      get, check, show or generate image folders
   train     fine-tune a pretrained network on a folder (or train it from scratch)
   compare   fine-tune vs train from scratch, side by side, as the book does
+  evaluate  accuracy, per-class scores, confusion matrix and mistakes of a run
+  predict   classify images with a trained run
+  export    a run as MXNet symbol + params (or ONNX) for deployment
+  launch    run training on several processes or machines (MXNet's parameter server)
 """
 
 EPILOG = """\
@@ -65,6 +69,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `gluon-finetune ... | head` closed the pipe: not an error of ours. Point
+        # stdout at devnull so the interpreter's final flush does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def formatter(prog):

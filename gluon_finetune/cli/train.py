@@ -117,6 +117,6 @@ def run(args):
     else:
         result = fit(config_from_args(args, mode="scratch" if args.scratch else "finetune"))
     best = result.best
-    if best:
+    if best and result.path:  # other workers of a distributed job have no run folder
         print("best test acc %.3f at epoch %d; run folder: %s" % (best["test_acc"], best["epoch"], result.path))
     return 0

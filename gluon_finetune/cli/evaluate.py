@@ -1,0 +1,69 @@
+"""``gluon-finetune evaluate``: how good is a trained run, class by class."""
+from . import formatter
+
+DESCRIPTION = """\
+Evaluate a training run on a labelled image folder: accuracy, precision, recall
+and F1 per class, a confusion matrix and the most confident mistakes.
+
+Images go through the run's own test preprocessing (for the book's list: shorter
+side to 256, centre crop 224, ImageNet mean/std; scaled to the run's
+--image-size). Which images are used:
+  DIR/train/ + DIR/test/             the test images
+  DIR/<class>/, the run's own data   the part the run held out (its --split)
+  any other DIR/<class>/             every image
+The class folders must be the run's classes. Unreadable files are skipped and
+listed.
+
+--tta five-crop / ten-crop is the Gluon write-up's test-time trick: the softmax
+of the four corner crops and the centre crop (and, with ten-crop, of their
+mirror images) is averaged; both accuracies are reported, with and without.
+
+Writes OUT/evaluation.json (every number and every image's prediction),
+OUT/confusion.png and OUT/mistakes.png (plus OUT/confusion-<tta>.png with --tta).
+OUT defaults to RUN/eval and is overwritten by the next evaluation there."""
+
+EPILOG = """\
+examples:
+  gluon-finetune evaluate runs/hotdog --data data/hotdog
+  gluon-finetune evaluate runs/hotdog --data data/hotdog --tta ten-crop
+  gluon-finetune evaluate runs/hotdog --data new-photos/ --checkpoint last --out runs/hotdog/eval-new
+"""
+
+
+def register(sub):
+    p = sub.add_parser("evaluate", formatter_class=formatter,
+                       help="accuracy, per-class scores, confusion matrix and mistakes of a run",
+                       description=DESCRIPTION, epilog=EPILOG)
+    p.add_argument("run", metavar="RUN_DIR", help="a run folder written by `gluon-finetune train`")
+    p.add_argument("--data", required=True, metavar="DIR", help="labelled image folder")
+    p.add_argument("--checkpoint", default="best", metavar="best|last",
+                   help="best test accuracy or last epoch (default: best)")
+    p.add_argument("--tta", metavar="five-crop|ten-crop",
+                   help="also average the softmax over test-time crops")
+    p.add_argument("--out", metavar="DIR", help="where to write the results (default: RUN_DIR/eval)")
+    p.add_argument("--mistakes", type=int, default=16, metavar="N",
+                   help="mistakes to draw, most confident first (default: 16)")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="(default: 32)")
+    p.add_argument("--ctx", default=None, help="device: cpu, gpu0, ... (default: first GPU, else CPU)")
+    p.add_argument("--json", action="store_true", help="print evaluation.json instead of the table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    import json
+
+    from ..evaluate import evaluate_run
+
+    result = evaluate_run(args.run, args.data, checkpoint=args.checkpoint, tta=args.tta,
+                          out=args.out, batch_size=args.batch_size, ctx=args.ctx,
+                          mistakes=args.mistakes, quiet=args.quiet)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+        return 0
+    print(result.summary())
+    print()
+    for role in ("json", "confusion", "confusion_tta", "mistakes"):
+        if role in result.files:
+            print("wrote %s" % result.files[role])
+    return 0

@@ -1,0 +1,59 @@
+"""``gluon-finetune export``: a trained run as files a deployment can load without this package."""
+from . import formatter
+
+DESCRIPTION = """\
+Export a run's network for deployment, with its labels and its test-time
+preprocessing written as data:
+
+  NAME-symbol.json, NAME-0000.params   the hybridized network (--format mxnet)
+  NAME.onnx                            the same through MXNet's ONNX exporter (--format onnx)
+  labels.json                          labels[i] names output i
+  preprocessing.json                   resize shorter side, centre crop, scale, mean,
+                                       std, RGB channel order, NCHW layout
+  export.json                          run, checkpoint, epoch and versions it came from
+
+Nothing here needs gluon-finetune to load:
+  net = mxnet.gluon.SymbolBlock.imports("NAME-symbol.json", ["data"], "NAME-0000.params")
+The network outputs logits: a softmax over axis 1 gives probabilities.
+
+--format onnx needs the onnx extra (pip install "gluon-finetune[onnx]": onnx
+1.18.0, the newest release MXNet 1.9.1's exporter works with). Run the .onnx with
+onnxruntime in its own environment: every onnxruntime wheel for Python 3.11 needs
+numpy>=1.24, which MXNet 1.9.1 cannot import."""
+
+EPILOG = """\
+examples:
+  gluon-finetune export runs/hotdog --out deploy/hotdog
+  gluon-finetune export runs/hotdog --out deploy/hotdog-onnx --format onnx
+  gluon-finetune export runs/hotdog --out deploy/last --checkpoint last --name hotdog
+"""
+
+
+def register(sub):
+    p = sub.add_parser("export", formatter_class=formatter,
+                       help="export a run for deployment (MXNet symbol + params, or ONNX)",
+                       description=DESCRIPTION, epilog=EPILOG)
+    p.add_argument("run", metavar="RUN_DIR", help="a run folder written by `gluon-finetune train`")
+    p.add_argument("--out", metavar="DIR",
+                   help="folder to write (new, empty, or an earlier export; default: RUN_DIR/export)")
+    p.add_argument("--format", default="mxnet", metavar="mxnet|onnx", help="(default: mxnet)")
+    p.add_argument("--checkpoint", default="best", metavar="best|last",
+                   help="best test accuracy or last epoch (default: best)")
+    p.add_argument("--name", metavar="NAME", help="file name stem (default: the model's name)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    import os
+
+    from ..export import export_run
+
+    result = export_run(args.run, out=args.out, format=args.format, checkpoint=args.checkpoint,
+                        name=args.name)
+    print("exported %s (%s checkpoint, epoch %s) as %s to %s"
+          % (result["run"], result["checkpoint"], result["epoch"], result["format"], result["out"]))
+    for path in result["files"].values():
+        print("  %-28s %10d bytes" % (os.path.basename(path), os.path.getsize(path)))
+    print("  %-28s %10d bytes" % ("export.json", os.path.getsize(os.path.join(result["out"],
+                                                                           "export.json"))))
+    return 0

@@ -1,0 +1,105 @@
+"""``gluon-finetune predict``: what a trained run says about new images."""
+from . import formatter
+
+DESCRIPTION = """\
+Classify images with a trained run: one line per image with the predicted class
+and its probability (softmax). Folders are searched for image files
+(recursively). Images go through the run's own test preprocessing.
+
+Files that cannot be read (missing, empty, not an image) are reported one by
+one and do not stop the others. Exit status: 0 when every image was
+classified, 1 when any failed, 2 for a usage error (e.g. RUN_DIR is not a run).
+
+--json prints a list of {"path", "label", "probability", "top_k", "error"};
+--csv prints path,label,probability[,label_2,probability_2,...],error."""
+
+EPILOG = """\
+examples:
+  gluon-finetune predict runs/hotdog lunch.jpg dinner.png
+  gluon-finetune predict runs/hotdog photos/ --top-k 2
+  gluon-finetune predict runs/hotdog photos/ --json > predictions.json
+  gluon-finetune predict runs/hotdog photos/ --csv --checkpoint last > predictions.csv
+
+from Python:
+  from gluon_finetune.predict import load_run
+  model = load_run("runs/hotdog")
+  model.predict("lunch.jpg").label          # or a list of paths / HWC uint8 arrays
+"""
+
+
+def register(sub):
+    p = sub.add_parser("predict", formatter_class=formatter,
+                       help="classify images with a trained run",
+                       description=DESCRIPTION, epilog=EPILOG)
+    p.add_argument("run", metavar="RUN_DIR", help="a run folder written by `gluon-finetune train`")
+    p.add_argument("images", metavar="IMAGE_OR_FOLDER", nargs="+", help="image files or folders")
+    p.add_argument("--checkpoint", default="best", metavar="best|last",
+                   help="best test accuracy or last epoch (default: best)")
+    p.add_argument("--top-k", type=int, default=1, metavar="K",
+                   help="list the K most probable classes (default: 1)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print JSON")
+    out.add_argument("--csv", action="store_true", help="print CSV")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="(default: 32)")
+    p.add_argument("--ctx", default=None, help="device: cpu, gpu0, ... (default: first GPU, else CPU)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    import csv
+    import json
+    import sys
+
+    from ..errors import UserError
+    from ..predict import load_run
+
+    if args.top_k < 1:
+        raise UserError("--top-k must be at least 1")
+    if args.batch_size < 1:
+        raise UserError("--batch-size must be at least 1")
+    model = load_run(args.run, checkpoint=args.checkpoint, ctx=args.ctx)
+    preds = model.predict_files(args.images, top_k=args.top_k, batch_size=args.batch_size)
+    k = min(args.top_k, len(model.classes))
+    if args.json:
+        print(json.dumps([p.to_dict() for p in preds], indent=2))
+    elif args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        header = ["path", "label", "probability"]
+        for rank in range(2, k + 1):
+            header += ["label_%d" % rank, "probability_%d" % rank]
+        writer.writerow(header + ["error"])
+        for p in preds:
+            row = [p.source]
+            for rank in range(k):
+                if p.ok:
+                    row += [p.top[rank][0], "%.6f" % p.top[rank][1]]
+                else:
+                    row += ["", ""]
+            writer.writerow(row + [p.error or ""])
+    else:
+        print(_table(preds, k))
+    failed = [p for p in preds if not p.ok]
+    for p in failed:
+        print("failed: %s" % p.error, file=sys.stderr)
+    if failed:
+        print("%d of %d images could not be classified" % (len(failed), len(preds)), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _table(preds, k):
+    width = max([len(p.source) for p in preds] + [5])
+    label_w = max([len(l) for p in preds for l, _ in p.top] + [5]
+                  + [len("(unreadable)") for p in preds if not p.ok])
+    head = "%-*s  %-*s  %11s" % (width, "image", label_w, "label", "probability")
+    if k > 1:
+        head += "  others"
+    lines = [head]
+    for p in preds:
+        if not p.ok:
+            lines.append("%-*s  %-*s  %11s" % (width, p.source, label_w, "(unreadable)", "-"))
+            continue
+        line = "%-*s  %-*s  %11.3f" % (width, p.source, label_w, p.label, p.probability)
+        if k > 1:
+            line += "  " + ", ".join("%s %.3f" % (l, pr) for l, pr in p.top[1:])
+        lines.append(line)
+    return "\n".join(lines)
