@@ -55,3 +55,19 @@ def tiny_source(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("source") / "source.params")
     net.save_parameters(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def run_dir(tiny_hotdog, tiny_source, tmp_path_factory):
+    """A finished two-epoch fine-tuning run folder on ``tiny_hotdog`` at 32 px.
+
+    Shared by the evaluate, predict and export tests: they read it and write
+    only into their own sub-folders or tmp_path.
+    """
+    from gluon_finetune.config import TrainConfig
+    from gluon_finetune.train import fit
+
+    out = tmp_path_factory.mktemp("runs") / "run"
+    fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=2, batch_size=8,
+                    image_size=32, seed=3, quiet=True), log=lambda line: None)
+    return str(out)

@@ -22,14 +22,6 @@ MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
-@pytest.fixture(scope="module")
-def run_dir(tiny_hotdog, tiny_source, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "run"
-    fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=2, batch_size=8,
-                    image_size=32, seed=3, quiet=True), log=lambda line: None)
-    return str(out)
-
-
 def test_precision_recall_f1_against_hand_computed_values():
     cm = np.array([[5, 2, 1],
                    [0, 3, 0],

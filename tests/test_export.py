@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, assert_user_error, run_cli
-from gluon_finetune.config import TrainConfig
 from gluon_finetune.errors import UserError
 from gluon_finetune.export import export_run
 from gluon_finetune.predict import load_run
-from gluon_finetune.train import fit
 
 #: onnxruntime cannot live beside MXNet 1.9.1 (its wheels need numpy>=1.24), so the ONNX
 #: parity check runs in a separate deployment environment with onnxruntime, numpy, pillow.
@@ -68,14 +66,6 @@ x = np.load(sys.argv[2])
 np.save(sys.argv[3], session.run(None, {session.get_inputs()[0].name: x})[0])
 print(ort.__version__)
 '''
-
-
-@pytest.fixture(scope="module")
-def run_dir(tiny_hotdog, tiny_source, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "run"
-    fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=2, batch_size=8,
-                    image_size=32, seed=3, quiet=True), log=lambda line: None)
-    return str(out)
 
 
 def hotdog_test_files(tiny_hotdog):

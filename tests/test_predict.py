@@ -11,19 +11,9 @@ import pytest
 from PIL import Image
 
 from conftest import assert_user_error, run_cli
-from gluon_finetune.config import TrainConfig
 from gluon_finetune.errors import UserError
 from gluon_finetune.imageio import ImageReadError, read_image
 from gluon_finetune.predict import Prediction, load_run
-from gluon_finetune.train import fit
-
-
-@pytest.fixture(scope="module")
-def run_dir(tiny_hotdog, tiny_source, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "run"
-    fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=2, batch_size=8,
-                    image_size=32, seed=3, quiet=True), log=lambda line: None)
-    return str(out)
 
 
 @pytest.fixture(scope="module")
