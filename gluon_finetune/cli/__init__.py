@@ -11,12 +11,15 @@ import sys
 from .. import __version__
 
 # Order is the order shown in --help.
-COMMANDS = ["augment", "data", "train", "compare", "evaluate", "predict", "export", "launch"]
+COMMANDS = ["demo", "augment", "data", "train", "compare", "evaluate", "predict", "export", "launch"]
 
 DESCRIPTION = """\
 Fine-tune ImageNet-pretrained MXNet/Gluon networks on your own image folders.
 
-The steps of the book's hotdog experiment, one sub-command each:
+The book's hotdog experiment in one command, offline, with an HTML report:
+  demo      data, source weights, fine-tune vs scratch, evaluation, report.html
+
+Its steps, one sub-command each:
   augment   preview mxnet.image augmentations on a picture (PNG grid)
   data      get, check, show or generate image folders
   train     fine-tune a pretrained network on a folder (or train it from scratch)
@@ -29,6 +32,7 @@ The steps of the book's hotdog experiment, one sub-command each:
 
 EPILOG = """\
 examples:
+  gluon-finetune demo                                    # the whole experiment: runs/demo/report.html
   gluon-finetune augment --out grid.png                  # the book's augmentations on a built-in picture
   gluon-finetune augment cat.jpg --augs "flip,color:0.5" --out cat-aug.png
   gluon-finetune data synth --out data/hotdog            # an offline hotdog-like folder
