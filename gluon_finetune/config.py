@@ -31,7 +31,7 @@ class TrainConfig:
     model_root: Optional[str] = None       # ImageNet weights cache ($MXNET_HOME/models)
     allow_download: bool = True
     freeze_features: bool = False
-    cache_features: bool = False
+    cache_features: bool = False           # head on features computed once (test preprocessing)
     epochs: int = 5
     batch_size: int = 128
     lr: Optional[float] = None             # 0.01 fine-tuning, 0.1 from scratch
@@ -50,6 +50,7 @@ class TrainConfig:
     ctx: str = "auto"
     kvstore: str = "device"
     hybridize: bool = True
+    amp: bool = False                      # float16 mixed precision (GPUs only)
     seed: Optional[int] = None
     split: Optional[float] = None          # held-out fraction for a single-folder dataset
     strict: bool = False
@@ -89,6 +90,9 @@ class TrainConfig:
         if c.cache_features and not c.freeze_features:
             raise UserError("--cache-features needs --freeze-features (cached features only stay "
                             "valid while the features do not train)")
+        if c.cache_features and c.mode == "scratch":
+            raise UserError("--cache-features needs pretrained features; it cannot be combined "
+                            "with --scratch")
         return c
 
     def to_dict(self):

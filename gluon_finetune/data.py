@@ -16,7 +16,11 @@ The steps, each usable on its own:
   returns ``(HWC uint8 NDArray, int label)`` and survives files that go bad later;
 - :func:`make_loaders` puts the three together with the augmentation lists of
   :mod:`gluon_finetune.augment` and returns the train and test ``DataLoader``\\ s
-  with the class names (:class:`FolderData`);
+  with the class names (:class:`FolderData`). They decode with OpenCV, run the
+  aug_list on NumPy (:func:`gluon_finetune.augment.compile_aug_list`), keep
+  pixels ``uint8`` until the batch is normalised, give every image its own
+  augmentation seed (the same batches with any number of workers) and run one
+  thread per worker process;
 - :func:`show_samples` draws the book's grid of training images.
 
 Real folders are messy, and MXNet's ``ImageFolderDataset`` dies at the first bad
@@ -25,6 +29,7 @@ finds bad files before training, and the dataset replaces a file that breaks
 afterwards instead of crashing the run.
 """
 import os
+import random
 import time
 import warnings
 import zlib
@@ -33,7 +38,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from mxnet import gluon
+from mxnet import gluon, nd
 
 # The book's dataset, importable from here as the issue and the book name it.
 from .download import download_hotdog  # noqa: F401
@@ -44,7 +49,8 @@ from .progress import progress
 __all__ = [
     "IMAGE_EXTENSIONS", "DEFAULT_SPLIT", "DataWarning", "BadFile", "FolderReport",
     "find_layout", "scan_folder", "check_folder", "split_files", "FolderDataset",
-    "FolderData", "make_loaders", "Samples", "sample_images", "show_samples",
+    "FolderData", "make_loaders", "folder_loader", "default_workers", "FolderLoader",
+    "AugmentedDataset", "SeededBatches", "Samples", "sample_images", "show_samples",
 ]
 
 #: Fraction of each class held out for testing when a folder has no test split.
@@ -596,19 +602,30 @@ class FolderDataset(gluon.data.Dataset):
         return len(self.items)
 
     def __getitem__(self, idx):
+        return self._get(idx, read_image_nd)
+
+    def read(self, idx):
+        """``(image, label)`` with the image as an RGB ``uint8`` NumPy array (H, W, 3).
+
+        What the loaders of :func:`make_loaders` use: the same file, the same
+        substitution of unreadable files, no NDArray in between.
+        """
+        return self._get(idx, read_image)
+
+    def _get(self, idx, reader):
         if idx < 0:
             idx += len(self.items)
         path, label = self.items[idx]
         if idx not in self._bad:
             try:
-                return read_image_nd(path), label
+                return reader(path), label
             except ImageReadError as err:
                 if self.on_error == "raise":
                     raise
                 self._mark_bad(idx, err)
-        return self._substitute(idx, label), label
+        return self._substitute(idx, label, reader), label
 
-    def _substitute(self, idx, label):
+    def _substitute(self, idx, label, reader):
         group = self._by_class[label]
         pos = group.index(idx)
         for k in range(1, len(group)):
@@ -616,7 +633,7 @@ class FolderDataset(gluon.data.Dataset):
             if other in self._bad:
                 continue
             try:
-                return read_image_nd(self.items[other][0])
+                return reader(self.items[other][0])
             except ImageReadError as err:
                 self._mark_bad(other, err)
         raise UserError("every image of class %r failed to read (last: %s); run "
@@ -626,7 +643,7 @@ class FolderDataset(gluon.data.Dataset):
     def _mark_bad(self, idx, err):
         self._bad.add(idx)
         warnings.warn("%s; using another %r image in its place from now on" % (
-            err, self.classes[self.items[idx][1]]), DataWarning, stacklevel=3)
+            err, self.classes[self.items[idx][1]]), DataWarning, stacklevel=4)
 
     def __repr__(self):
         return "FolderDataset(%d images, classes=%r)" % (len(self.items), self.classes)
@@ -637,8 +654,9 @@ class FolderDataset(gluon.data.Dataset):
 FolderData = namedtuple("FolderData", "train test classes report train_set test_set")
 FolderData.__doc__ = """What :func:`make_loaders` returns.
 
-train, test : gluon.data.DataLoader
-    Batches of ``(data, label)``: data float32 (N, 3, size, size), label int.
+train, test : FolderLoader
+    Gluon ``DataLoader``\\ s of ``(data, label)`` batches: data float32
+    (N, 3, size, size), label int; ``.batches`` is the sampler they follow.
 classes : list of str
     ``classes[label]``.
 report : FolderReport
@@ -648,7 +666,7 @@ train_set, test_set : FolderDataset
 """
 
 
-def make_loaders(root, batch_size=128, size=224, num_workers=0, train_augs=None,
+def make_loaders(root, batch_size=128, size=224, num_workers=None, train_augs=None,
                  test_augs=None, seed=None, split=None, split_seed=0, strict=False,
                  check=True, last_batch="keep", check_workers=None, quiet=False, shard=None):
     """Check ``root`` and build its train and test ``DataLoader``\\ s.
@@ -661,15 +679,20 @@ def make_loaders(root, batch_size=128, size=224, num_workers=0, train_augs=None,
         The book's 128 by default.
     size : int
         Side of the square crops of the default augmentation lists.
-    num_workers : int
-        Loader worker processes. 0 (load in the main process) by default: each
-        worker inherits ``OMP_NUM_THREADS``, so on a small machine workers can be
-        slower than none.
+    num_workers : int, optional
+        Loader worker processes; None (default) chooses for this machine
+        (:func:`default_workers`). Each worker runs one thread (OpenCV and
+        MXNet's OpenMP), so ``k`` workers use ``k`` cores, and the images and
+        their augmentations are the same with any number of workers.
     train_augs, test_augs : list of augmenters, optional
         Default: :func:`gluon_finetune.augment.train_augs` / ``test_augs`` of ``size``.
+        Any aug_list works; crops, resizes and flips run on the NumPy fast path
+        (:func:`gluon_finetune.augment.compile_aug_list`).
     seed : int, optional
-        Seed of the random augmentations (see ``AugTransform``). The shuffle
-        order follows NumPy's global generator: use ``seed_everything``.
+        Mixed into the seed of every image's augmentation. The augmentations of
+        an epoch, like its shuffle order, follow NumPy's global generator when
+        the epoch starts: after ``seed_everything(n)`` an epoch is the same
+        whatever the number of workers (see :class:`SeededBatches`).
     split, split_seed
         Held-out fraction and seed for a single-folder layout (:func:`scan_folder`).
     strict : bool
@@ -695,7 +718,9 @@ def make_loaders(root, batch_size=128, size=224, num_workers=0, train_augs=None,
     Returns
     -------
     FolderData
-        ``(train, test, classes, report, train_set, test_set)``.
+        ``(train, test, classes, report, train_set, test_set)``; ``train`` and
+        ``test`` are :class:`FolderLoader`\\ s (Gluon ``DataLoader``\\ s) of
+        ``(data, label)`` NDArray batches.
     """
     from . import augment
 
@@ -703,8 +728,11 @@ def make_loaders(root, batch_size=128, size=224, num_workers=0, train_augs=None,
         raise UserError("batch size must be at least 1, got %s" % batch_size)
     if int(size) < 1:
         raise UserError("image size must be at least 1 pixel, got %s" % size)
-    if int(num_workers) < 0:
+    if num_workers is not None and int(num_workers) < 0:
         raise UserError("number of loader workers must be 0 or more, got %s" % num_workers)
+    if last_batch not in ("keep", "rollover", "discard"):
+        raise UserError("last_batch must be 'keep', 'rollover' or 'discard', got %r"
+                        % (last_batch,))
     if check:
         report = check_folder(root, split=split, split_seed=split_seed, strict=strict,
                               workers=check_workers, quiet=quiet)
@@ -712,30 +740,226 @@ def make_loaders(root, batch_size=128, size=224, num_workers=0, train_augs=None,
         report = scan_folder(root, split=split, split_seed=split_seed)
     train_set = FolderDataset.from_report(report, "train")
     test_set = FolderDataset.from_report(report, "test")
-    if last_batch not in ("keep", "rollover", "discard"):
-        raise UserError("last_batch must be 'keep', 'rollover' or 'discard', got %r"
-                        % (last_batch,))
+    if num_workers is None:
+        num_workers = default_workers(len(train_set), int(batch_size))
+    num_workers = int(num_workers)
     train_list = augment.train_augs(size) if train_augs is None else train_augs
     test_list = augment.test_augs(size) if test_augs is None else test_augs
-    train_data = train_set.transform_first(augment.AugTransform(train_list, seed=seed))
-    test_data = test_set.transform_first(augment.AugTransform(test_list, seed=seed))
+    train_data = AugmentedDataset(train_set, train_list)
     if shard is None:
-        train = gluon.data.DataLoader(train_data, batch_size=int(batch_size), shuffle=True,
-                                      last_batch=last_batch, num_workers=int(num_workers))
-        test = gluon.data.DataLoader(test_data, batch_size=int(batch_size), shuffle=False,
-                                     last_batch="keep", num_workers=int(num_workers))
+        batches = gluon.data.BatchSampler(gluon.data.RandomSampler(len(train_set)),
+                                          int(batch_size), last_batch)
     else:
         rank, workers = shard
         if len(train_set) < int(batch_size) * workers:
             raise UserError("%d training images cannot fill one step of %d workers x batch %d; "
                             "use a smaller --batch-size" % (len(train_set), workers, batch_size))
-        train = gluon.data.DataLoader(
-            train_data, batch_sampler=ShardedBatchSampler(len(train_set), int(batch_size), rank, workers),
-            num_workers=int(num_workers))
-        # The test set is not sharded: rank 0 measures it whole.
-        test = gluon.data.DataLoader(test_data, batch_size=int(batch_size), shuffle=False,
-                                     last_batch="keep", num_workers=int(num_workers))
+        batches = ShardedBatchSampler(len(train_set), int(batch_size), rank, workers)
+    train = FolderLoader(train_data, SeededBatches(batches, seed=seed), num_workers)
+    # The test set is not sharded (rank 0 measures it whole).
+    test = folder_loader(test_set, test_list, int(batch_size), num_workers, seed=seed)
     return FolderData(train, test, list(report.classes), report, train_set, test_set)
+
+
+def folder_loader(dataset, augs, batch_size, num_workers=0, seed=None):
+    """An in-order :class:`FolderLoader` of ``dataset`` with ``augs`` (every image once).
+
+    Every pass gives the same images: each image's augmentation is seeded the
+    same way every time, so even a random test list evaluates repeatably.
+    """
+    batches = gluon.data.BatchSampler(gluon.data.SequentialSampler(len(dataset)),
+                                      int(batch_size), "keep")
+    return FolderLoader(AugmentedDataset(dataset, augs),
+                        SeededBatches(batches, seed=seed, fresh=False), num_workers)
+
+
+def default_workers(n_images=None, batch_size=128):
+    """Loader worker processes for this machine: one per core, up to 4, or 0 for tiny sets.
+
+    Each worker takes one core (one thread), so on ``c`` cores ``c`` workers
+    keep the input pipeline off the training process. A set of fewer than
+    :data:`MIN_IMAGES_FOR_WORKERS` images (or under two batches) is loaded
+    in-process: starting the worker processes costs more than they save.
+    """
+    cores = _cores()
+    if cores < 2:
+        return 0
+    if n_images is not None and (n_images < MIN_IMAGES_FOR_WORKERS or n_images < 2 * batch_size):
+        return 0
+    return min(cores, 4)
+
+
+#: Below this many training images :func:`default_workers` loads in-process.
+MIN_IMAGES_FOR_WORKERS = 256
+
+
+def _cores():
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def _mix(*values):
+    """A 32-bit seed from integers (splitmix64 steps): nearby inputs give unrelated seeds."""
+    x = 0x9E3779B97F4A7C15
+    for v in values:
+        x = (x ^ (int(v) & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
+        x = (x ^ (x >> 31)) * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
+        x ^= x >> 29
+    return x & 0x7FFFFFFF
+
+
+class SeededBatches(gluon.data.Sampler):
+    """Batches of ``(index, seed)``: each image carries the seed of its own augmentation.
+
+    With Gluon's loaders the random draws of an augmentation happen wherever the
+    image is loaded: in the training process or in one of the worker processes,
+    whose random state was copied when they started. So the crops depended on
+    the number of workers and, with persistent workers, could not be repeated by
+    a resumed run. Here one number is drawn from NumPy's global generator when
+    an epoch starts (after the shuffle order's draws are set up by the same
+    generator), and every image's seed follows from it, ``seed`` and the
+    image's index. The loading process seeds Python's ``random`` and NumPy
+    with it before running the aug_list: the same epoch gives the same images
+    with 0, 1 or 8 workers.
+
+    Parameters
+    ----------
+    batches : Sampler
+        Yields lists of indices (e.g. ``gluon.data.BatchSampler``).
+    seed : int, optional
+        Mixed into every image's seed.
+    fresh : bool
+        Draw a new number every epoch (training); False gives the same seeds at
+        every pass (evaluation).
+    """
+
+    def __init__(self, batches, seed=None, fresh=True):
+        self.batches = batches
+        self.seed = 0 if seed is None else int(seed)
+        self.fresh = fresh
+
+    def __iter__(self):
+        epoch = int(np.random.randint(0, 2 ** 31 - 1)) if self.fresh else 0
+        key = _mix(self.seed, epoch)
+        for batch in self.batches:
+            yield [(int(i), _mix(key, i)) for i in batch]
+
+    def __len__(self):
+        return len(self.batches)
+
+
+class AugmentedDataset(gluon.data.Dataset):
+    """A :class:`FolderDataset` with an aug_list, as the loaders run it.
+
+    ``dataset[(index, seed)]`` reads the image as NumPy, seeds Python's
+    ``random`` and NumPy with ``seed`` (restoring the caller's state afterwards
+    in the creating process) and runs the list on the fast path
+    (:meth:`gluon_finetune.augment.AugPlan.run_sample`); a plain index uses the
+    random state as it is. Making one sets OpenCV to one thread
+    (:func:`gluon_finetune.augment.single_thread_opencv`); the first call in a forked worker process
+    limits MXNet there to one OpenMP thread (:func:`limit_worker_threads`).
+    """
+
+    def __init__(self, dataset, augs):
+        from .augment import compile_aug_list
+
+        self.dataset = dataset
+        self.augs = list(augs)
+        self.plan = compile_aug_list(self.augs)
+        self._pid = self._main_pid = os.getpid()
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, key):
+        idx, seed = key if isinstance(key, tuple) else (key, None)
+        pid = os.getpid()
+        if pid != self._pid:
+            limit_worker_threads()
+            self._pid = pid
+        img, label = self.dataset.read(idx)
+        if seed is None:
+            return self.plan.run_sample(img), label
+        saved = (random.getstate(), np.random.get_state()) if pid == self._main_pid else None
+        random.seed(seed)
+        np.random.seed(seed)
+        try:
+            return self.plan.run_sample(img), label
+        finally:
+            if saved is not None:
+                random.setstate(saved[0])
+                np.random.set_state(saved[1])
+
+    def collate(self, samples):
+        """``[(sample, label), ...]`` -> ``(data, label)`` NumPy batch, before the tensor step.
+
+        This runs in the worker; :class:`FolderLoader` finishes the batch
+        (``AugPlan.finish_batch``) in the training process, so a worker sends
+        uint8 pixels, a quarter of the bytes of the float32 batch (measured: 1.7-2x
+        the throughput of sending the finished batch through the pipe or shared memory).
+        """
+        images, labels = zip(*samples)
+        return self.plan.stack(images), np.asarray(labels)
+
+
+def limit_worker_threads():
+    """Run this (forked loader worker) process's MXNet operators on one OpenMP thread.
+
+    Forked workers inherit ``OMP_NUM_THREADS``; two workers with two threads
+    each oversubscribe two cores. (OpenCV is set to one thread before the fork,
+    by :func:`gluon_finetune.augment.single_thread_opencv`: reconfiguring its
+    thread pool inside a forked child can hang.)
+    """
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        import ctypes
+
+        from mxnet.base import _LIB
+
+        _LIB.MXSetNumOMPThreads(ctypes.c_int(1))
+    except (ImportError, AttributeError):
+        pass
+
+
+class FolderLoader(gluon.data.DataLoader):
+    """A Gluon ``DataLoader`` of an :class:`AugmentedDataset` that yields NDArray batches.
+
+    Workers (and the main process with ``num_workers=0``) build each batch in
+    NumPy (:meth:`AugmentedDataset.collate`); the loader finishes it (to-tensor
+    and normalise) and hands it to MXNet without a copy, as ``(data, label)``
+    NDArrays, ``data`` float32 NCHW for the book's lists.
+
+    Parameters
+    ----------
+    dataset : AugmentedDataset
+    batch_sampler : Sampler
+        Usually a :class:`SeededBatches`; kept as :attr:`batches`.
+    num_workers : int
+    """
+
+    def __init__(self, dataset, batch_sampler, num_workers=0):
+        self.batches = batch_sampler
+        super().__init__(dataset, batch_sampler=batch_sampler, batchify_fn=dataset.collate,
+                         num_workers=int(num_workers),
+                         # MXNet's default timeout (120 s) can fire on a busy machine
+                         # with a slow aug_list; a real hang is still reported.
+                         timeout=600)
+        self.num_workers = int(num_workers)
+
+    def __iter__(self):
+        plan = self._dataset.plan
+        for data, label in super().__iter__():
+            yield _to_ndarray(plan.finish_batch(data)), nd.array(label, dtype=label.dtype)
+
+
+def _to_ndarray(arr):
+    """A NumPy batch as an NDArray, sharing its memory when MXNet can (no 19 MB copy per batch)."""
+    arr = np.ascontiguousarray(arr)
+    try:
+        return nd.from_numpy(arr, zero_copy=True)
+    except Exception:  # a dtype DLPack or MXNet does not take (e.g. bool): copy it
+        return nd.array(arr, dtype=arr.dtype)
 
 
 class ShardedBatchSampler(gluon.data.Sampler):

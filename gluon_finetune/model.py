@@ -26,6 +26,7 @@ import shutil
 import uuid
 
 import mxnet as mx
+import numpy as np
 from mxnet import gluon, init
 
 from .errors import UserError
@@ -303,6 +304,61 @@ def freeze_features(net):
             continue
         if isinstance(block, gluon.nn.BatchNorm):
             block._kwargs["use_global_stats"] = True
+
+
+def feature_block(net):
+    """The part of ``net`` that computes the pooled features its head classifies.
+
+    For the model zoo's networks whose forward pass is ``output(features(x))``
+    (resnet*, mobilenet*, densenet*, vgg*, alexnet, squeezenet, inception)
+    that is ``net.features``; its output is one vector per image (512 values
+    for resnet18).
+
+    Raises
+    ------
+    UserError
+        For a network that is not built that way (e.g. GluonCV's ``*_v1b``,
+        whose head is ``fc``): its features cannot be computed apart.
+    """
+    features = getattr(net, "features", None)
+    if head_name(net) != "output" or not isinstance(features, gluon.Block):
+        raise UserError("--cache-features needs a network made of `features` followed by `output` "
+                        "(as mxnet.gluon.model_zoo.vision's resnet, mobilenet, densenet and vgg); "
+                        "%s is not. Train with --freeze-features alone instead."
+                        % type(net).__name__)
+    return features
+
+
+def extract_features(block, batches, ctxs):
+    """Run ``block`` (inference mode) over ``(data, label)`` batches; gather the results.
+
+    Parameters
+    ----------
+    block : gluon.Block
+        E.g. :func:`feature_block` of a network.
+    batches : iterable of (NDArray, NDArray)
+        A loader of preprocessed images.
+    ctxs : list of Context
+        Each batch is split over them.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        ``(N, D)`` float32 features (flattened) and the ``(N,)`` labels, in the
+        order of ``batches``.
+    """
+    from .evaluate import split_batch
+
+    feats, labels = [], []
+    for data, label in batches:
+        xs, ys = split_batch(data, label, ctxs)
+        for x, y in zip(xs, ys):
+            out = block(x)
+            feats.append(out.reshape((out.shape[0], -1)).astype("float32").asnumpy())
+            labels.append(y.asnumpy())
+    if not feats:
+        return np.zeros((0, 0), np.float32), np.zeros((0,), np.int64)
+    return np.concatenate(feats), np.concatenate(labels)
 
 
 def _walk(block):

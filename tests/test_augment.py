@@ -298,3 +298,117 @@ def test_apply_writes_the_books_preview_png(tmp_path):
         assert png.size == (600, 300)
         pixels = np.asarray(png.convert("RGB")).astype(float)
     assert pixels.std() > 20  # not blank
+
+
+# --------------------------------------------------------------------------- the NumPy fast path
+
+
+class _OwnCall(A.RandomResizedCropAug):
+    """A subclass that rewrites __call__: the fast path must not stand in for it."""
+
+    def __call__(self, src):
+        return image.fixed_crop(src, 0, 0, 8, 8, self.size, self.interp)
+
+
+class _Region(A.RandomResizedCropAug):
+    """A subclass that only changes the region: the fast path still applies, with this region."""
+
+    def get_region(self, height, width):
+        return 1, 2, width // 2, height // 3
+
+
+EQUIVALENT_LISTS = {
+    "book_train": lambda: A.train_augs(40),
+    "book_test": lambda: A.test_augs(40),
+    "simple": lambda: A.simple_train_augs(30, 50),
+    "resize+crop+vflip": lambda: [image.ResizeAug(60, interp=1), image.RandomCropAug((50, 40), interp=1),
+                                  A.VerticalFlipAug(0.5)],
+    "auto+random interp": lambda: [image.ForceResizeAug((60, 70), interp=9),
+                                   image.CenterCropAug((30, 30), interp=10), A.ToTensorAug()],
+    "upscale": lambda: [A.MinSizeAug(300, interp=1), image.HorizontalFlipAug(0.5),
+                        image.CenterCropAug((280, 280), interp=1)],
+    "with colour (mxnet step)": lambda: [A.RandomResizedCropAug(32), A.RandomColorAug(0.4, 0.4, 0.4, 0.1),
+                                         image.HorizontalFlipAug(0.5), A.ToTensorAug(), A.NormalizeAug()],
+    "subclasses": lambda: [_Region(24), _OwnCall(16), A.ToTensorAug()],
+    "no tensor step at the end": lambda: [A.ToTensorAug(), A.NormalizeAug(), lambda x: x * 2],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EQUIVALENT_LISTS))
+def test_fast_path_draws_the_same_numbers_and_gives_the_same_pixels(name):
+    augs = EQUIVALENT_LISTS[name]()
+    plan = A.compile_aug_list(augs)
+    rng = np.random.RandomState(1)
+    for trial in range(12):
+        h, w = rng.randint(30, 260, 2)
+        img = rng.randint(0, 256, (h, w, 3)).astype(np.uint8)
+        random.seed(trial)
+        np.random.seed(trial)
+        want = A.apply_aug_list(mx.nd.array(img, dtype="uint8"), augs).asnumpy()
+        after_plain = random.random()
+        random.seed(trial)
+        np.random.seed(trial)
+        got = plan.run(img)
+        got = got.asnumpy() if isinstance(got, mx.nd.NDArray) else got
+        assert random.random() == after_plain  # the same number of draws
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want, err_msg="%s, trial %d" % (name, trial))
+
+
+@pytest.mark.parametrize("aug", [A.RandomResizedCropAug(48, interp=2), image.ResizeAug(40)])
+def test_bicubic_differs_from_mxnets_opencv_by_at_most_one_grey_level(aug):
+    # MXNet's bundled OpenCV and opencv-python round a few bicubic pixels differently
+    # (mxnet.image's default interp=2 is bicubic; the book's lists use bilinear).
+    plan = A.compile_aug_list([aug])
+    img = noise_image(120, 90).asnumpy()
+    for trial in range(5):
+        random.seed(trial)
+        want = A.apply_aug_list(mx.nd.array(img, dtype="uint8"), [aug]).asnumpy().astype(int)
+        random.seed(trial)
+        assert np.abs(plan.run(img).astype(int) - want).max() <= 1
+
+
+def test_plans_say_which_steps_run_where():
+    book = A.compile_aug_list(A.train_augs(224))
+    assert book.fully_numpy and book.to_tensor
+    assert (book.mean, book.std) == (A.IMAGENET_MEAN, A.IMAGENET_STD)
+    assert "numpy:RandomResizedCropAug" in repr(book) and "batch:to_tensor+normalize" in repr(book)
+    mixed = A.compile_aug_list([A.RandomColorAug(0.3), A.ToTensorAug()])
+    assert not mixed.fully_numpy and mixed.to_tensor and mixed.mean is None
+    assert A.compile_aug_list([_OwnCall(8)]).steps[0][1] is None
+    assert A.compile_aug_list([_Region(8)]).steps[0][1] is not None
+    # an interpolation code mxnet.image does not know is left to it (and its error)
+    assert A.compile_aug_list([image.ResizeAug(8, interp=7)]).steps[0][1] is None
+
+
+def test_batches_of_uint8_samples_finish_as_the_book_normalises():
+    plan = A.compile_aug_list(A.test_augs(16))
+    imgs = [noise_image(30, 20 + i, seed=i).asnumpy() for i in range(3)]
+    samples = [plan.run_sample(img) for img in imgs]
+    assert all(s.dtype == np.uint8 and s.shape == (16, 16, 3) for s in samples)
+    batch = plan.finish_batch(plan.stack(samples))
+    assert batch.shape == (3, 3, 16, 16) and batch.dtype == np.float32
+    want = mx.nd.stack(*[A.apply_aug_list(mx.nd.array(i, dtype="uint8"), A.test_augs(16)) for i in imgs])
+    np.testing.assert_array_equal(batch, want.asnumpy())
+    with pytest.raises(UserError, match="fixed-size crop"):
+        plan.stack([np.zeros((4, 4, 3), np.uint8), np.zeros((5, 4, 3), np.uint8)])
+
+
+def test_aug_transform_takes_numpy_or_ndarray_and_returns_an_ndarray():
+    img = noise_image(50, 60)
+    t = A.AugTransform(A.train_augs(24))
+    for src in (img, img.asnumpy()):
+        random.seed(4)
+        out = t(src)
+        random.seed(4)
+        want = A.apply_aug_list(img, A.train_augs(24))
+        assert isinstance(out, mx.nd.NDArray) and out.shape == (3, 24, 24)
+        np.testing.assert_array_equal(out.asnumpy(), want.asnumpy())
+
+
+def test_compiling_a_list_sets_opencv_to_one_thread():
+    import cv2
+
+    cv2.setNumThreads(2)
+    A.compile_aug_list(A.train_augs(8))
+    assert cv2.getNumThreads() == 1

@@ -124,3 +124,33 @@ def test_compare_runs_both_and_draws_one_plot(tiny_hotdog, tiny_source, tmp_path
     assert summary["finetune"]["lr"] == 0.01 and summary["scratch"]["lr"] == 0.1
     assert (out / "compare.png").stat().st_size > 1000
     assert (out / "finetune" / "config.json").is_file() and (out / "scratch" / "config.json").is_file()
+
+
+def test_cache_features_run_evaluates_like_any_run(tiny_hotdog, tiny_source, tmp_path):
+    out = tmp_path / "run"
+    proc = run_cli("train", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out,
+                   "--freeze-features", "--cache-features", *TINY)
+    assert proc.returncode == 0, proc.stderr
+    assert "test-time preprocessing" in proc.stdout and "no random augmentation" in proc.stdout
+    assert [l.split(",")[0] for l in proc.stdout.splitlines() if l.startswith("epoch ")] == \
+        ["epoch 1", "epoch 2"]
+    record = json.loads((out / "config.json").read_text())
+    assert record["config"]["cache_features"] and record["config"]["freeze_features"]
+    history = [json.loads(l) for l in (out / "history.jsonl").read_text().splitlines()]
+    best = max(history, key=lambda h: h["test_acc"])
+    ev = run_cli("evaluate", out, "--data", tiny_hotdog, "--json", "--quiet")
+    assert ev.returncode == 0, ev.stderr
+    assert json.loads(ev.stdout)["plain"]["accuracy"] == best["test_acc"]
+
+
+def test_amp_on_the_cpu_is_a_clear_user_error(tiny_hotdog, tmp_path):
+    proc = run_cli("train", "--data", tiny_hotdog, "--amp", "--ctx", "cpu", "--out", tmp_path / "r", *TINY)
+    assert_user_error(proc, "--amp", "float16", "GPU", "cpu(0)")
+    assert not (tmp_path / "r").exists()
+
+
+def test_help_tells_what_cache_features_and_workers_do():
+    proc = run_cli("train", "--help")
+    text = " ".join(proc.stdout.split())
+    assert "test-time preprocessing" in text and "no random augmentation" in text
+    assert "one per core" in text and "--amp" in text

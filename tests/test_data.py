@@ -559,3 +559,120 @@ def test_cli_show_more_classes_and_bad_folder(tmp_path, cli):
     assert near(size, (420, 280)) and pixels.std() > 10
     proc = cli("data", "show", tmp_path / "flat" / "cat", "--out", out)
     assert_user_error(proc, "no class folders")
+
+
+# --------------------------------------------------------------------------- fast loaders
+
+
+def noisy_tree(root, n_train=6, n_test=3, size=(48, 40)):
+    """Two classes of noisy JPEGs: every crop and flip shows in the pixels."""
+    for split, n in (("train", n_train), ("test", n_test)):
+        for c, cls in enumerate(("cat", "dog")):
+            for i in range(n):
+                write_image(os.path.join(root, split, cls, "%05d.jpg" % i), COLOURS[cls], size=size,
+                            noise=80, seed=100 * c + i + (0 if split == "train" else 50))
+    return str(root)
+
+
+def epoch(loader, seed):
+    from gluon_finetune.seeding import seed_everything
+
+    seed_everything(seed)
+    return [(x.asnumpy(), y.asnumpy()) for x, y in loader]
+
+
+def test_an_epoch_is_the_same_with_0_or_2_workers(tmp_path):
+    root = noisy_tree(tmp_path)
+    runs = {}
+    for workers in (0, 2):
+        data = D.make_loaders(root, batch_size=4, size=16, num_workers=workers, seed=1)
+        assert data.train.num_workers == workers
+        runs[workers] = (epoch(data.train, 7), epoch(data.train, 8), epoch(data.test, 0))
+    for a, b in zip(runs[0], runs[2]):
+        assert len(a) == len(b)
+        for (xa, ya), (xb, yb) in zip(a, b):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+    first, second, _ = runs[0]
+    assert not all(np.array_equal(p[0], q[0]) for p, q in zip(first, second))  # epochs differ
+
+
+def test_loader_batches_are_the_aug_list_applied_with_each_images_seed(tmp_path):
+    import random
+
+    root = noisy_tree(tmp_path)
+    data = D.make_loaders(root, batch_size=4, size=16, num_workers=0, seed=3)
+    got = epoch(data.train, 5)
+    from gluon_finetune.seeding import seed_everything
+
+    seed_everything(5)
+    keys = list(data.train.batches)  # the same draws as the epoch above
+    augs = augment.train_augs(16)
+    for (x, y), batch in zip(got, keys):
+        for j, (idx, seed) in enumerate(batch):
+            random.seed(seed)
+            np.random.seed(seed)
+            img, label = data.train_set[idx]
+            want = augment.apply_aug_list(img, augs).asnumpy()  # plain mxnet.image maths
+            np.testing.assert_array_equal(x[j], want)
+            assert y[j] == label
+
+
+def test_the_test_loader_repeats_even_a_random_list(tmp_path):
+    root = noisy_tree(tmp_path)
+    data = D.make_loaders(root, batch_size=4, size=16, num_workers=0,
+                          test_augs=augment.train_augs(16))
+    a, b = epoch(data.test, 1), epoch(data.test, 2)
+    for (xa, _), (xb, _) in zip(a, b):
+        np.testing.assert_array_equal(xa, xb)
+
+
+def test_the_main_process_random_state_is_left_alone(tmp_path):
+    import random
+
+    root = noisy_tree(tmp_path)
+    data = D.make_loaders(root, batch_size=4, size=16, num_workers=0)
+    random.seed(1)
+    list(data.test)
+    after = random.random()
+    random.seed(1)
+    assert random.random() == after
+
+
+class _ThreadProbe:
+    """An augmenter (an MXNet step) whose output tells the worker's thread settings."""
+
+    def __call__(self, img):
+        import cv2
+
+        value = 10 * cv2.getNumThreads() + int(os.environ.get("OMP_NUM_THREADS", "0"))
+        return mx.nd.full((4, 4, 3), value, dtype="uint8")
+
+
+def test_workers_run_one_thread_each(tmp_path):
+    root = noisy_tree(tmp_path, n_train=4, n_test=1)
+    data = D.make_loaders(root, batch_size=4, size=16, num_workers=2, check=False,
+                          train_augs=[_ThreadProbe()])
+    values = np.unique(np.concatenate([x.asnumpy().ravel() for x, _ in data.train]))
+    assert values.tolist() == [11]  # cv2: 1 thread, OMP_NUM_THREADS=1
+
+
+def test_default_workers_fit_the_machine_and_skip_tiny_sets():
+    cores = len(os.sched_getaffinity(0))
+    assert D.default_workers(10, batch_size=4) == 0
+    assert D.default_workers(D.MIN_IMAGES_FOR_WORKERS - 1, batch_size=4) == 0
+    assert D.default_workers(300, batch_size=200) == 0  # fewer than two batches
+    assert D.default_workers(2000, batch_size=128) == (0 if cores < 2 else min(cores, 4))
+
+
+def test_dataset_read_gives_numpy_and_substitutes_like_getitem(tmp_path):
+    root = two_class_tree(tmp_path, n_train=3, n_test=1)
+    ds = D.FolderDataset.from_report(check(root), "train")
+    arr, label = ds.read(0)
+    assert isinstance(arr, np.ndarray) and arr.dtype == np.uint8 and arr.shape == (20, 24, 3)
+    np.testing.assert_array_equal(arr, ds[0][0].asnumpy())
+    write_bytes(ds.items[1][0], b"")
+    with pytest.warns(D.DataWarning, match="another 'cat' image"):
+        sub, sub_label = ds.read(1)
+    assert sub_label == label
+    assert_colour(sub, "cat")

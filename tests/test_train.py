@@ -168,3 +168,124 @@ def test_gpu_capability_check_refuses_hopper():
         devices.check_capability((3, 5))
     assert devices.parse_ctx("auto") == [mx.cpu()]  # no GPU on the test machine's CPU wheel
     assert devices.parse_ctx("cpu0,cpu1") == [mx.cpu(0), mx.cpu(1)]
+
+
+# --------------------------------------------------------------------------- cached features, workers, AMP
+
+# A deterministic training list, so cached (test-preprocessed) and uncached head
+# training see the very same pixels and must end with the same head.
+FIXED = "resize:36,center_crop:32,to_tensor,normalize"
+
+
+def test_cached_features_train_the_same_head_as_head_only_training(tiny_hotdog, tiny_source, tmp_path):
+    common = dict(data=tiny_hotdog, weights=tiny_source, freeze_features=True, epochs=3, batch_size=8,
+                  image_size=32, seed=3, quiet=True, train_augs=FIXED, test_augs=FIXED)
+    plain = fit(TrainConfig(out=str(tmp_path / "plain"), **common), log=quiet)
+    lines = []
+    cached = fit(TrainConfig(out=str(tmp_path / "cached"), cache_features=True, **common),
+                 log=lines.append)
+    note = [l for l in lines if l.startswith("computed the 512-value features")]
+    assert note and "test-time preprocessing" in note[0] and "no random augmentation" in note[0]
+    for a, b in zip(plain.history, cached.history):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
+        assert (a["train_acc"], a["test_acc"]) == (b["train_acc"], b["test_acc"])
+    np.testing.assert_allclose(cached.net.output.weight.data().asnumpy(),
+                               plain.net.output.weight.data().asnumpy(), rtol=1e-4, atol=1e-6)
+    # the features did not move, and the run folder holds the whole network
+    source = model.load_source(weights=tiny_source)[0]
+    np.testing.assert_array_equal(cached.net.features[1].weight.data().asnumpy(),
+                                  source.features[1].weight.data().asnumpy())
+    last = json.loads((tmp_path / "cached" / "checkpoints" / "last.json").read_text())
+    saved = model.scratch_net(2)
+    saved.load_parameters(str(tmp_path / "cached" / "checkpoints" / last["params"]))
+    data = load_data(TrainConfig(data=tiny_hotdog, batch_size=8, image_size=32, test_augs=FIXED).resolved())
+    from gluon_finetune.evaluate import accuracy
+
+    assert accuracy(saved, data.test, [mx.cpu()]) == cached.history[-1]["test_acc"]
+
+
+def test_a_cached_features_run_resumes_to_the_same_numbers(tiny_hotdog, tiny_source, tmp_path):
+    common = dict(data=tiny_hotdog, weights=tiny_source, freeze_features=True, cache_features=True,
+                  epochs=3, batch_size=8, image_size=32, seed=5, quiet=True, momentum=0.9)
+    straight = fit(TrainConfig(out=str(tmp_path / "a"), **common), log=quiet)
+    with pytest.raises(KeyboardInterrupt):
+        fit(TrainConfig(out=str(tmp_path / "b"), **common), log=StopAfter(2))
+    resumed = resume(str(tmp_path / "b"), log=quiet)
+    assert [h["loss"] for h in straight.history] == [h["loss"] for h in resumed.history]
+
+
+def test_cache_features_needs_features_then_output():
+    class FcNet(gluon.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.body = gluon.nn.Dense(4)
+            self.fc = gluon.nn.Dense(2)
+
+        def hybrid_forward(self, F, x):
+            return self.fc(self.body(x))
+
+    with pytest.raises(UserError, match="--cache-features needs a network made of `features`"):
+        model.feature_block(FcNet())
+    net = model.scratch_net(2)
+    assert model.feature_block(net) is net.features
+    with pytest.raises(UserError, match="--scratch"):
+        TrainConfig(mode="scratch", freeze_features=True, cache_features=True).resolved()
+
+
+def test_resume_with_loader_workers_gives_the_same_numbers(tiny_hotdog, tmp_path):
+    # Each image carries its own augmentation seed, so worker processes (which
+    # outlive the epochs) do not make a resumed run drift from a straight one.
+    common = dict(data=tiny_hotdog, mode="scratch", epochs=2, batch_size=8, image_size=32, seed=13,
+                  quiet=True, num_workers=2)
+    straight = fit(TrainConfig(out=str(tmp_path / "a"), **common), log=quiet)
+    with pytest.raises(KeyboardInterrupt):
+        fit(TrainConfig(out=str(tmp_path / "b"), **common), log=StopAfter(1))
+    resumed = resume(str(tmp_path / "b"), log=quiet)
+    zero = fit(TrainConfig(out=str(tmp_path / "c"), **dict(common, num_workers=0)), log=quiet)
+    for a, b, c in zip(straight.history, resumed.history, zero.history):
+        assert (a["loss"], a["train_acc"], a["test_acc"]) == (b["loss"], b["train_acc"], b["test_acc"])
+        assert (a["loss"], a["train_acc"], a["test_acc"]) == (c["loss"], c["train_acc"], c["test_acc"])
+
+
+def test_amp_is_refused_on_the_cpu_before_anything_is_written(tiny_hotdog, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(UserError, match="--amp trains in float16 on GPUs.*cpu"):
+        fit(TrainConfig(data=tiny_hotdog, out=str(out), amp=True, **TINY), log=quiet)
+    assert not out.exists()
+
+
+AMP_SCRIPT = r"""
+import json, sys
+import mxnet as mx
+from mxnet import gluon
+from mxnet.contrib import amp
+from gluon_finetune import model, train
+from gluon_finetune.config import TrainConfig
+from gluon_finetune.evaluate import accuracy
+
+# The GPU path's code (operator casts, loss scaling, trainer hooks) with the
+# low-precision type MXNet's CPU has: bfloat16.
+train.init_amp([mx.cpu()], target_dtype="bfloat16")
+config = TrainConfig(data=sys.argv[1], batch_size=8, image_size=32, seed=1, quiet=True, lr=0.001).resolved()
+data = train.load_data(config)
+net = model.finetune_net(model.load_source(weights=sys.argv[2])[0], 2)
+trainer = train.make_trainer(net, config, len(data.train))
+amp.init_trainer(trainer)
+net.hybridize(static_alloc=True, static_shape=True)
+loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+out = [train.train_epoch(net, data.train, trainer, loss_fn, [mx.cpu()], config) for _ in range(2)]
+print(json.dumps({"epochs": out, "acc": accuracy(net, data.test, [mx.cpu()]),
+                  "dtype": str(net(next(iter(data.test))[0]).dtype),
+                  "scale": trainer._amp_loss_scaler.loss_scale}))
+"""
+
+
+def test_amp_training_code_runs_with_bfloat16_on_the_cpu(tiny_hotdog, tiny_source):
+    proc = subprocess.run([sys.executable, "-c", AMP_SCRIPT, tiny_hotdog, tiny_source],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert all(np.isfinite(loss) and 0 <= acc <= 1 for loss, acc in result["epochs"])
+    assert 0 <= result["acc"] <= 1
+    assert "bfloat16" in result["dtype"]  # the network really computed in low precision
+    assert result["scale"] > 0

@@ -21,6 +21,7 @@ examples:
   gluon-finetune train --data photos --split 0.2 --epochs 10 --schedule cosine --momentum 0.9
   gluon-finetune train --data hotdog --weights source.params --image-size 64 --batch-size 32
   gluon-finetune train --data hotdog --scratch --out runs/scratch         # the book's baseline, lr 0.1
+  gluon-finetune train --data hotdog --freeze-features --cache-features  # head only, seconds per epoch
   gluon-finetune train --resume runs/hotdog --epochs 8                    # continue, train longer
 """
 
@@ -37,7 +38,9 @@ def add_training_options(p):
                    help="training augmentations (default: book_train = resized_crop, flip, to_tensor, "
                         "normalize); see `gluon-finetune augment --help`")
     g.add_argument("--test-augs", metavar="SPEC", help="test augmentations (default: book_test)")
-    g.add_argument("--workers", type=int, metavar="N", help="data loader processes (default: 0)")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="data loader processes, one thread each (default: one per core up to 4, "
+                        "none for sets under 256 images); the images are the same with any number")
     g = p.add_argument_group("model")
     g.add_argument("--model", default="resnet18_v2",
                    help="model zoo network (mxnet.gluon.model_zoo.vision or GluonCV; default: %(default)s)")
@@ -47,6 +50,10 @@ def add_training_options(p):
     g.add_argument("--offline", action="store_true",
                    help="never download weights; fail with instructions when they are missing")
     g.add_argument("--freeze-features", action="store_true", help="train the new output layer only")
+    g.add_argument("--cache-features", action="store_true",
+                   help="with --freeze-features: compute each image's features once, with the test-time "
+                        "preprocessing (no random augmentation of the training images), and train the "
+                        "output layer on them; the run folder holds the whole network as usual")
     g = p.add_argument_group("optimisation (defaults are the book's)")
     g.add_argument("--epochs", type=int, default=5, help="(default: 5)")
     g.add_argument("--batch-size", type=int, default=128, help="(default: 128)")
@@ -68,6 +75,9 @@ def add_training_options(p):
                    help="devices: auto (every GPU, else CPU), cpu, gpu, cpu0,cpu1, gpu0,gpu1")
     g.add_argument("--kvstore", default="device", help="gradient aggregation (default: device)")
     g.add_argument("--no-hybridize", action="store_true", help="run the network imperatively")
+    g.add_argument("--amp", action="store_true",
+                   help="GPUs only: float16 mixed precision (mxnet.contrib.amp, dynamic loss scaling); "
+                        "refused on the CPU, where MXNet has no float16 matrix products")
     g.add_argument("--seed", type=int, help="random seed (default: drawn once and saved in config.json)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -83,13 +93,15 @@ def config_from_args(args, mode="finetune"):
     return TrainConfig(
         data=args.data, out=args.out, model=args.model, mode=mode, weights=args.weights,
         model_root=args.model_root, allow_download=not args.offline,
-        freeze_features=args.freeze_features, epochs=args.epochs, batch_size=args.batch_size,
+        freeze_features=args.freeze_features, cache_features=args.cache_features,
+        epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, head_lr_mult=args.head_lr_mult, wd=args.wd, momentum=args.momentum,
         schedule=args.schedule, step_epochs=steps, step_factor=args.step_factor,
         warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
         image_size=args.image_size, train_augs=args.train_augs, test_augs=args.test_augs,
         num_workers=args.workers, ctx=args.ctx, kvstore=args.kvstore,
-        hybridize=not args.no_hybridize, seed=args.seed, split=args.split, strict=args.strict,
+        hybridize=not args.no_hybridize, amp=args.amp, seed=args.seed, split=args.split,
+        strict=args.strict,
         quiet=args.quiet)
 
 

@@ -1,0 +1,548 @@
+#!/usr/bin/env python
+"""Throughput of gluon-finetune on this machine, beside the book's PyTorch pipeline.
+
+Every measurement runs the project's own code (``imageio.read_image``,
+``data.make_loaders``, ``train.train_epoch``, ``evaluate.accuracy``,
+``train.cache_features``, ``train.fit``); this script only times it. With
+``--peer PYTHON`` the peer script ``../shared/bench/peer_torch.py`` (the book's
+torchvision pipeline) runs on the same image folder in the same session,
+section by section between ours, and the table puts its figures and the ratio
+beside ours. Throughput is images per second from the median of several reps:
+single timings on a shared machine swing 2-3x.
+
+    python scripts/bench.py --peer ~/peer-venv/bin/python          # everything (~25 min)
+    python scripts/bench.py --only decode,pipeline --peer ~/peer-venv/bin/python
+    python scripts/bench.py --quick                                # smoke run, ~1 min
+    python scripts/bench.py --json > bench.jsonl                   # one JSON record per line
+
+Sections: decode, pipeline, step, infer, head, epoch (and sgemm, always).
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+
+from gluon_finetune import augment, data, evaluate, imageio, model, synthetic, train
+from gluon_finetune.config import TrainConfig
+
+SECTIONS = ("decode", "pipeline", "step", "infer", "head", "epoch")
+#: resnet18 FLOP per image for a training step (forward 3.63 + backward 7.02 GFLOP at 224 px;
+#: the peer's FlopCounterMode counts); scales with the pixel count.
+STEP_GFLOP_224 = 10.65
+PEER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir,
+                           "shared", "bench", "peer_torch.py")
+CACHE = os.path.join(os.path.expanduser("~"), ".cache", "gluon-finetune", "bench")
+
+
+# --------------------------------------------------------------------------- timing helpers
+
+
+def timed(fn, reps, warmup=1):
+    """Seconds of each of ``reps`` calls of ``fn`` after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    secs = []
+    for _ in range(reps):
+        tic = time.perf_counter()
+        fn()
+        secs.append(time.perf_counter() - tic)
+    return secs
+
+
+def load():
+    return round(os.getloadavg()[0], 2)
+
+
+class Results:
+    """Collects records; prints JSON lines as they come when asked to."""
+
+    def __init__(self, as_json):
+        self.records, self.as_json = [], as_json
+
+    def add(self, bench, variant, images, secs, gflop_per_image=None, **extra):
+        med = statistics.median(secs)
+        rec = dict(impl="gluon-finetune", bench=bench, variant=variant,
+                   images_per_s=round(images / med, 3), n_per_rep=images,
+                   reps_s=[round(s, 4) for s in secs],
+                   spread_pct=round(100 * (max(secs) - min(secs)) / med, 1), load=load(), **extra)
+        if gflop_per_image:
+            rec["gflops"] = round(images / med * gflop_per_image, 1)
+        self.records.append(rec)
+        self.emit(rec)
+        return rec
+
+    def emit(self, rec):
+        if self.as_json:
+            print(json.dumps(rec), flush=True)
+        else:
+            print("  %-14s %-28s %9.1f img/s  (reps %s s, load %.2f)" % (
+                rec["bench"], rec["variant"], rec["images_per_s"],
+                " ".join("%.3g" % s for s in rec["reps_s"]), rec["load"]), file=sys.stderr, flush=True)
+
+
+class Peer:
+    """The book's PyTorch pipeline, run section by section with ``python`` on the same folder."""
+
+    def __init__(self, python, folder, quick):
+        self.python, self.folder, self.quick = python, folder, quick
+        self.records = []
+
+    def run(self, only, as_json):
+        if not self.python:
+            return []
+        cmd = [self.python, os.path.abspath(PEER_SCRIPT), "--data", self.folder, "--only", only,
+               "--tag", "beside-gluon-finetune"]
+        if self.quick:
+            cmd += ["--steps", "1", "--warmup", "1", "--epochs", "1"]
+        # As ../shared/bench/README.md runs it: two OpenMP threads (torch takes --threads 2 too),
+        # whatever this process was started with.
+        env = dict(os.environ, OMP_NUM_THREADS="2")
+        proc = subprocess.run(cmd, cwd=os.path.dirname(os.path.abspath(PEER_SCRIPT)), env=env,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit("peer failed (%s):\n%s" % (" ".join(cmd), proc.stderr[-3000:]))
+        got = []
+        for line in proc.stdout.splitlines():
+            if line.startswith("{"):
+                rec = json.loads(line)
+                rec["load"] = load()
+                got.append(rec)
+                if as_json:
+                    print(json.dumps(rec), flush=True)
+        self.records += got
+        return got
+
+    def find(self, bench, **config):
+        """The peer's figure for ``bench``: the median over rounds of the matching records."""
+        found = [rec for rec in self.records
+                 if rec.get("bench") == bench and all(rec.get("config", {}).get(k) == v
+                                                      for k, v in config.items())]
+        if not found:
+            return None
+        return dict(found[0], images_per_s=statistics.median(r["images_per_s"] for r in found),
+                    rounds=len(found))
+
+
+# --------------------------------------------------------------------------- data
+
+
+def image_folder(path, n_per_class, size=(400, 500)):
+    """A synthetic hotdog folder of ~400x500 px JPEGs (train/ and test/), made once."""
+    marker = os.path.join(path, synthetic.MARKER)
+    if os.path.isfile(marker):
+        with open(marker) as f:
+            meta = json.load(f)
+        if meta.get("complete") and meta.get("n_per_class") == n_per_class:
+            return path
+    print("generating %d synthetic images per class in %s ..." % (n_per_class, path), file=sys.stderr)
+    synthetic.generate(path, task="hotdog", n_per_class=n_per_class, size=size, seed=0, quiet=True)
+    return path
+
+
+def train_files(root):
+    report = data.scan_folder(root)
+    return [p for p, _ in report.items["train"]]
+
+
+class Repeat:
+    """The same ``(data, label)`` batch ``n`` times: a loader without input cost."""
+
+    def __init__(self, x, y, n):
+        self.x, self.y, self.n = x, y, n
+
+    def __len__(self):
+        return self.n
+
+    def __iter__(self):
+        for _ in range(self.n):
+            yield self.x, self.y
+
+
+def random_batch(batch, px, classes=2, seed=0):
+    rng = np.random.RandomState(seed)
+    x = mx.nd.array(rng.standard_normal((batch, 3, px, px)).astype(np.float32))
+    y = mx.nd.array(rng.randint(0, classes, batch), dtype="int64")
+    return x, y
+
+
+def source_net():
+    """A 1000-class resnet18_v2 with random weights: timing does not depend on their values."""
+    mx.random.seed(0)
+    net = model.scratch_net(1000)
+    net(mx.nd.zeros((1, 3, 32, 32)))
+    return net
+
+
+def source_params(folder):
+    path = os.path.join(folder, "source-random.params")
+    if not os.path.isfile(path):
+        os.makedirs(folder, exist_ok=True)
+        source_net().save_parameters(path)
+    return path
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def bench_decode(res, args, files):
+    import cv2
+    from PIL import Image
+
+    reps = args.reps_io
+    res.add("decode_only", "read_image (library)", len(files),
+            timed(lambda: [imageio.read_image(f) for f in files], reps))
+    res.add("decode_only", "OpenCV imdecode+RGB", len(files),
+            timed(lambda: [cv2.cvtColor(cv2.imdecode(np.fromfile(f, np.uint8), cv2.IMREAD_COLOR),
+                                        cv2.COLOR_BGR2RGB) for f in files], reps))
+    res.add("decode_only", "PIL open+convert", len(files),
+            timed(lambda: [np.asarray(Image.open(f).convert("RGB")) for f in files], reps))
+
+
+def bench_pipeline(res, args, root, n_images):
+    reps = args.reps_io
+    for workers in (0, 1, 2):
+        loaders = data.make_loaders(root, batch_size=32, size=224, num_workers=workers, check=False,
+                                    quiet=True)
+        secs = timed(lambda: [x.wait_to_read() for x, _ in loaders.train], reps)
+        res.add("train_pipeline", _workers(workers), len(loaders.train_set), secs,
+                num_workers=workers)
+        del loaders
+    if args.plain:
+        # The plain mxnet.image pipeline (before this project's fast path), for reference.
+        from functools import partial
+
+        augs = augment.train_augs(224)
+        ds = mx.gluon.data.vision.ImageFolderDataset(os.path.join(root, "train")).transform_first(
+            partial(augment.apply_aug_list, augs=augs))
+        for workers in (0, 2):
+            loader = mx.gluon.data.DataLoader(ds, batch_size=32, shuffle=True, num_workers=workers)
+            secs = timed(lambda: [x.wait_to_read() for x, _ in loader], reps)
+            res.add("train_pipeline", "plain mxnet.image, %d w" % workers, len(ds), secs,
+                    num_workers=workers, plain=True)
+            del loader
+
+
+def _workers(n):
+    return "%d worker%s" % (n, "" if n == 1 else "s")
+
+
+def _step_net(px, hybrid, freeze=False):
+    net = model.finetune_net(source_net(), 2, freeze=freeze)
+    if hybrid:
+        net.hybridize(static_alloc=True, static_shape=True)
+    return net
+
+
+def bench_step(res, args):
+    config = TrainConfig(quiet=True).resolved()
+    loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    ctxs = [mx.cpu()]
+    for px in args.step_sizes:
+        for hybrid in (True, False):
+            if not hybrid and (px not in (224, 112) or args.quick):
+                continue  # the issue's four: 224 and 112 px, hybridized and not
+            net = _step_net(px, hybrid)
+            x, y = random_batch(args.batch, px)
+            trainer = train.make_trainer(net, config, steps_per_epoch=args.steps)
+            batches = Repeat(x, y, args.steps)
+            secs = timed(lambda: train.train_epoch(net, batches, trainer, loss_fn, ctxs, config),
+                         args.reps)
+            gflop = STEP_GFLOP_224 * (px / 224.0) ** 2
+            res.add("train_step", "%d px, %s" % (px, "hybridized" if hybrid else "imperative"),
+                    args.batch * args.steps, secs, gflop_per_image=gflop, hw=px, batch=args.batch,
+                    hybrid=hybrid)
+            if px == 224 and hybrid and not args.quick:
+                secs = timed(lambda: _plain_steps(net, batches, trainer, loss_fn), args.reps)
+                res.add("train_step", "224 px, plain loop", args.batch * args.steps, secs,
+                        gflop_per_image=gflop, hw=px, batch=args.batch, hybrid=True, plain=True)
+
+
+def _plain_steps(net, batches, trainer, loss_fn):
+    """A bare hybridized loop (no metrics, no progress): the ceiling train_epoch must keep."""
+    from mxnet import autograd
+
+    for x, y in batches:
+        with autograd.record():
+            loss = loss_fn(net(x), y)
+        loss.backward()
+        trainer.step(x.shape[0])
+    mx.nd.waitall()
+
+
+def bench_infer(res, args):
+    net = _step_net(224, True)
+    x, y = random_batch(args.infer_batch, 224)
+    batches = Repeat(x, y, args.steps)
+    secs = timed(lambda: evaluate.accuracy(net, batches, [mx.cpu()]), args.reps)
+    res.add("infer", "224 px, batch %d" % args.infer_batch, args.infer_batch * args.steps, secs,
+            hw=224, batch=args.infer_batch)
+
+
+def bench_head(res, args, root):
+    config = TrainConfig(quiet=True, freeze_features=True).resolved()
+    loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    ctxs = [mx.cpu()]
+    net = _step_net(224, True, freeze=True)
+    x, y = random_batch(args.batch, 224)
+    trainer = train.make_trainer(net, config, steps_per_epoch=args.steps)
+    batches = Repeat(x, y, args.steps)
+    secs = timed(lambda: train.train_epoch(net, batches, trainer, loss_fn, ctxs, config), args.reps)
+    res.add("head_only", "frozen features, per step", args.batch * args.steps, secs, hw=224,
+            batch=args.batch)
+    # Cached: the one-off feature pass over the folder's images, then head epochs on them.
+    loaders = data.make_loaders(root, batch_size=args.infer_batch, size=224, check=False, quiet=True)
+    config = TrainConfig(quiet=True, freeze_features=True, cache_features=True,
+                         batch_size=args.infer_batch).resolved()
+    holder = {}
+
+    def extract():
+        holder["cache"] = train.cache_features(net, loaders, config, ctxs, log=lambda _: None)
+
+    n_all = len(loaders.train_set) + len(loaders.test_set)
+    secs = timed(extract, 1, warmup=0)
+    res.add("head_only", "cache: feature pass", n_all, secs, batch=args.infer_batch)
+    head = net.output
+    config = TrainConfig(quiet=True, freeze_features=True, cache_features=True,
+                         batch_size=128).resolved()
+    cache = holder["cache"]
+    feats = train.FeatureBatches(cache.train.features, cache.train.labels,
+                                 mx.gluon.data.BatchSampler(
+                                     mx.gluon.data.RandomSampler(len(cache.train.features)), 128,
+                                     "keep"))
+    trainer = train.make_trainer(net, config, steps_per_epoch=len(feats))
+    secs = timed(lambda: train.train_epoch(head, feats, trainer, loss_fn, ctxs, config),
+                 max(args.reps, 5))
+    res.add("head_only", "cache: head epoch, batch 128", len(cache.train.features), secs)
+
+
+def bench_epoch(res, args, root, workdir):
+    """One epoch of the hotdog-sized set through fit(): fine-tune, and head-only cached."""
+    import shutil
+
+    weights = source_params(workdir)
+    common = dict(data=root, weights=weights, epochs=1, seed=0, quiet=True,
+                  image_size=args.epoch_px)
+    runs = [("fine-tune", {}), ("head-only, cached features",
+                                dict(freeze_features=True, cache_features=True))]
+    for name, extra in runs:
+        out = os.path.join(workdir, "run-%s" % name.split(",")[0].replace(" ", "-"))
+        shutil.rmtree(out, ignore_errors=True)
+        lines = []
+        tic = time.perf_counter()
+        result = train.fit(TrainConfig(out=out, **dict(common, **extra)), log=lines.append)
+        total = time.perf_counter() - tic
+        h = result.final
+        n_train = len(data.scan_folder(root).items["train"])
+        res.add("epoch", name, n_train, [h["time"]], px=args.epoch_px, fit_seconds=round(total, 1),
+                test_acc=h["test_acc"], train_acc=h["train_acc"],
+                workers=data.default_workers(n_train, result.config.batch_size),
+                log=[l for l in lines if l.startswith("computed")])
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def bench_sgemm(res, args):
+    n = 2048
+    a = mx.nd.random.normal(shape=(n, n))
+    b = mx.nd.random.normal(shape=(n, n))
+    secs = timed(lambda: mx.nd.dot(a, b).wait_to_read(), max(args.reps, 5), warmup=2)
+    return res.add("sgemm", "2048^3 mx.nd.dot", 1, secs, gflop_per_image=2 * n ** 3 / 1e9, n=n)["gflops"]
+
+
+# --------------------------------------------------------------------------- table
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def table(res, peer, sgemm, peer_sgemm):
+    ours = {}
+    for r in res.records:  # the median over rounds of each measurement
+        ours.setdefault((r["bench"], r["variant"]), []).append(r)
+    ours = {k: dict(v[0], images_per_s=statistics.median(r["images_per_s"] for r in v),
+                    gflops=statistics.median(r["gflops"] for r in v) if "gflops" in v[0] else None,
+                    rounds=len(v))
+            for k, v in ours.items()}
+    rows = []
+
+    def row(bench, variant, peer_rec=None, note=""):
+        rec = ours.get((bench, variant))
+        if rec is None:
+            return None
+        p = peer_rec["images_per_s"] if peer_rec else None
+        rows.append((bench, variant, rec["images_per_s"], p, ratio(rec["images_per_s"], p), note, rec))
+        return rec
+
+    decode = row("decode_only", "read_image (library)", peer.find("decode_only"))
+    row("decode_only", "OpenCV imdecode+RGB", peer.find("decode_only"))
+    row("decode_only", "PIL open+convert", peer.find("decode_only"))
+    single = decode["images_per_s"] if decode else None
+    for w in (0, 1, 2):
+        p = peer.find("train_pipeline", num_workers=w, persistent=(w == 2)) or \
+            peer.find("train_pipeline", num_workers=w)
+        notes = []
+        if w == 2:
+            rec = ours.get(("train_pipeline", _workers(2)))
+            if rec and single:
+                notes.append("%.0f%% of 2x decode" % (100 * rec["images_per_s"] / (2 * single)))
+            pd = peer.find("train_pipeline", num_workers=2, persistent=False)
+            if rec and pd:
+                notes.append("%.2fx peer default (re-forked)" % (rec["images_per_s"] / pd["images_per_s"]))
+            if p:
+                notes.append("peer: persistent workers")
+        row("train_pipeline", _workers(w), p, "; ".join(notes))
+    row("train_pipeline", "plain mxnet.image, 0 w", peer.find("train_pipeline", num_workers=0))
+    row("train_pipeline", "plain mxnet.image, 2 w",
+        peer.find("train_pipeline", num_workers=2, persistent=True))
+    for key in sorted((k for k in ours if k[0] == "train_step"), key=lambda k: k[1]):
+        rec = ours[key]
+        p = peer.find("train_step", hw=rec["hw"])
+        note = ""
+        if sgemm and rec.get("gflops"):
+            note = "%.0f%% of SGEMM (%.0f GFLOP/s)" % (100 * rec["gflops"] / sgemm, rec["gflops"])
+        row("train_step", key[1], p, note)
+    row("infer", next((k[1] for k in ours if k[0] == "infer"), ""), peer.find("infer"))
+    row("head_only", "frozen features, per step", peer.find("linear_probe"))
+    row("head_only", "cache: feature pass")
+    row("head_only", "cache: head epoch, batch 128")
+    full = ours.get(("epoch", "fine-tune"))
+    cached = ours.get(("epoch", "head-only, cached features"))
+    row("epoch", "fine-tune", None, "fit() total %.0f s" % full["fit_seconds"] if full else "")
+    if cached:
+        note = "fit() total %.0f s (with the feature pass)" % cached["fit_seconds"]
+        if full:
+            note += "; epoch %.0fx faster" % (full["reps_s"][0] / max(cached["reps_s"][0], 1e-9))
+        row("epoch", "head-only, cached features", None, note)
+
+    lines = ["%-15s %-28s %10s %10s %8s  %s" % ("measurement", "variant", "ours img/s", "peer img/s",
+                                               "ours/peer", "notes"),
+             "-" * 110]
+    for bench, variant, mine, p, r, note, _ in rows:
+        lines.append("%-15s %-28s %10.1f %10s %8s  %s" % (
+            bench, variant, mine, "%.1f" % p if p else "-", "%.2fx" % r if r else "-", note))
+    lines.append("%-15s %-28s %10s %10s %8s" % (
+        "sgemm", "2048^3, GFLOP/s", "%.1f" % sgemm if sgemm else "-",
+        "%.1f" % peer_sgemm if peer_sgemm else "-",
+        "%.2fx" % ratio(sgemm, peer_sgemm) if ratio(sgemm, peer_sgemm) else "-"))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", metavar="DIR", help="image folder with train/ and test/ (default: a "
+                   "synthetic set of 2 x 128 training images of ~400x500 px in %s)" % CACHE)
+    p.add_argument("--epoch-data", metavar="DIR", help="hotdog-sized folder for the epoch section "
+                   "(default: 2 x 1000 training + 2 x 400 test synthetic images in %s)" % CACHE)
+    p.add_argument("--peer", metavar="PYTHON", help="run the PyTorch peer with this interpreter")
+    p.add_argument("--only", default=",".join(SECTIONS),
+                   help="comma-separated sections: %s (default: all)" % ",".join(SECTIONS))
+    p.add_argument("--quick", action="store_true", help="smoke run: tiny sizes, one rep")
+    p.add_argument("--json", action="store_true",
+                   help="JSON lines on stdout (the table then goes to stderr)")
+    p.add_argument("--replay", metavar="JSONL", help="print the table of an earlier --json run and exit")
+    p.add_argument("--reps", type=int, default=3, help="timed reps of compute sections (default: 3)")
+    p.add_argument("--steps", type=int, default=2, help="steps per rep (default: 2)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run each section (ours, then the peer's) this many times, alternating, and "
+                        "report medians over rounds: steadier ratios on a busy machine (default: 1)")
+    p.add_argument("--no-plain", dest="plain", action="store_false",
+                   help="skip the plain mxnet.image pipeline used for reference")
+    p.add_argument("--epoch-px", type=int, default=224, help="image size of the epoch section")
+    args = p.parse_args(argv)
+    args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(args.only) - set(SECTIONS))
+    if unknown:
+        p.error("unknown section(s) %s; choose from %s" % (", ".join(unknown), ", ".join(SECTIONS)))
+    args.batch, args.infer_batch, args.reps_io = 32, 64, 3
+    args.step_sizes = (224, 112, 64)  # 64 px: the offline demo's size
+    if args.quick:
+        args.reps, args.steps, args.reps_io = 1, 1, 1
+        args.batch, args.infer_batch, args.step_sizes = 4, 8, (64,)
+        args.epoch_px = 32
+    return args
+
+
+def replay(path):
+    """The table of a saved ``--json`` run (ours and the peer's records, every round)."""
+    res, peer = Results(False), Peer(None, None, False)
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("{"):
+                continue
+            rec = json.loads(line)
+            if rec.get("impl") == "gluon-finetune" and "variant" in rec:
+                res.records.append(rec)
+            elif rec.get("impl") == "torch":
+                peer.records.append(rec)
+    sgemm = [r["gflops"] for r in res.records if r["bench"] == "sgemm"]
+    peer_gemms = [r["gflops"] for r in peer.records if r.get("bench") == "sgemm_gflops"]
+    print(table(res, peer, statistics.median(sgemm) if sgemm else None,
+                statistics.median(peer_gemms) if peer_gemms else None))
+    return 0
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.replay:
+        return replay(args.replay)
+    res = Results(args.json)
+    root = args.data or image_folder(os.path.join(CACHE, "quick" if args.quick else "images"),
+                                     16 if args.quick else 128)
+    files = train_files(root)
+    peer = Peer(args.peer, os.path.join(root, "train"), args.quick)
+    header = dict(impl="gluon-finetune", bench="versions", mxnet=mx.__version__,
+                  numpy=np.__version__, python=platform.python_version(), cores=os.cpu_count(),
+                  omp_num_threads=os.environ.get("OMP_NUM_THREADS"),
+                  mxnet_env={k: v for k, v in os.environ.items() if k.startswith("MXNET_")},
+                  data=root, images=len(files), load=load(), quick=args.quick,
+                  default_workers=data.default_workers(len(files)))
+    if args.json:
+        print(json.dumps(header), flush=True)
+    else:
+        print("gluon-finetune bench: mxnet %s, %d cores, load %.2f, %d training images in %s"
+              % (mx.__version__, os.cpu_count(), header["load"], len(files), root), file=sys.stderr)
+    sgemm_runs = []
+    sections = [
+        ("decode", lambda: bench_decode(res, args, files), "decode_only"),
+        ("pipeline", lambda: bench_pipeline(res, args, root, len(files)), "train_pipeline"),
+        ("step", lambda: bench_step(res, args), "train_step"),
+        ("infer", lambda: bench_infer(res, args), "infer"),
+        ("head", lambda: bench_head(res, args, root), "linear_probe"),
+    ]
+    for _ in range(args.rounds):
+        sgemm_runs.append(bench_sgemm(res, args))
+        peer.run("sgemm", args.json)
+        for name, ours, peer_name in sections:
+            if name in args.only:
+                ours()
+                peer.run(peer_name, args.json)
+    sgemm = statistics.median(sgemm_runs)
+    if "epoch" in args.only:
+        epoch_root = args.epoch_data or (
+            root if args.quick else image_folder(os.path.join(CACHE, "hotdog"), 1000))
+        bench_epoch(res, args, epoch_root, os.path.join(CACHE, "runs"))
+    peer_gemms = [r["gflops"] for r in peer.records if r.get("bench") == "sgemm_gflops"]
+    peer_gemm = statistics.median(peer_gemms) if peer_gemms else None
+    text = table(res, peer, sgemm, peer_gemm)
+    footer = dict(impl="gluon-finetune", bench="done", load=load())
+    if args.json:
+        print(json.dumps(footer), flush=True)
+    out = sys.stderr if args.json else sys.stdout
+    print(text, file=out)
+    print("load average: %.2f at the start, %.2f at the end; peer: %s"
+          % (header["load"], footer["load"], args.peer or "not run"), file=out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""scripts/bench.py runs, measures the library's code paths and prints its records (no timing asserts)."""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "scripts", "bench.py")
+
+
+def run_bench(*args):
+    return subprocess.run([sys.executable, BENCH] + [str(a) for a in args], capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_quick_json_run_of_io_sections_and_its_replay(tiny_hotdog, tmp_path):
+    proc = run_bench("--quick", "--only", "decode,pipeline", "--json", "--data", tiny_hotdog)
+    assert proc.returncode == 0, proc.stderr
+    assert "ours img/s" in proc.stderr  # the table goes to stderr with --json
+    records = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
+    assert records[0]["bench"] == "versions" and records[0]["images"] == 32
+    assert records[-1]["bench"] == "done"
+    seen = {(r["bench"], r["variant"]) for r in records if "variant" in r}
+    assert ("decode_only", "read_image (library)") in seen
+    assert {("train_pipeline", name) for name in ("0 workers", "1 worker", "2 workers")} <= seen
+    assert ("sgemm", "2048^3 mx.nd.dot") in seen
+    for r in records:
+        if "images_per_s" in r:
+            assert r["images_per_s"] > 0 and r["reps_s"] and "load" in r
+    saved = tmp_path / "bench.jsonl"
+    saved.write_text(proc.stdout)
+    again = run_bench("--replay", saved)
+    assert again.returncode == 0, again.stderr
+    assert "train_pipeline  2 workers" in again.stdout and "% of 2x decode" in again.stdout
+
+
+def test_table_and_bad_sections(tiny_hotdog):
+    proc = run_bench("--quick", "--only", "decode", "--data", tiny_hotdog)
+    assert proc.returncode == 0, proc.stderr
+    assert "ours img/s" in proc.stdout and "decode_only" in proc.stdout and "sgemm" in proc.stdout
+    bad = run_bench("--only", "decode,warp")
+    assert bad.returncode == 2 and "unknown section" in bad.stderr
