@@ -83,7 +83,10 @@ class Checkpoints:
                 record = read_json(path)
                 keep.update((record["params"], record.get("states")))
         for name in os.listdir(self.folder):
-            if name.endswith((".params", ".states")) and name not in keep:
+            # A ".<name>.<hex>.tmp" is what a process killed mid-write leaves behind
+            # (see fsutil.atomic_path); only one process writes a run's checkpoints.
+            stale = name.startswith(".") and name.endswith(".tmp")
+            if stale or (name.endswith((".params", ".states")) and name not in keep):
                 os.remove(os.path.join(self.folder, name))
 
 

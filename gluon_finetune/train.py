@@ -300,7 +300,8 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
                     continue
                 test_acc = accuracy(trained, test_batches, ctxs)
                 rec = {"epoch": epoch, "loss": loss, "train_acc": train_acc, "test_acc": test_acc,
-                       "time": time.time() - tic, "lr": trainer.learning_rate}
+                       "time": time.time() - tic,
+                       "lr": _logged_lr(trainer, epoch * steps_per_epoch, cluster)}
                 history = history + [rec]
                 tags = ["last"] + (["best"] if test_acc > best else [])
                 best = max(best, test_acc)
@@ -321,6 +322,8 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
                     "(%d) is kept; continue with: gluon-finetune train --resume %s"
                     % (epoch, run.checkpoints.folder, epoch - 1, run.path))
             raise
+    # The last step's exchange may still be queued; the other workers wait for it.
+    cluster.finish()
     return RunResult(run.path if run else None, history, data.classes, config, net, cluster.rank)
 
 
@@ -359,6 +362,10 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1)
                     autograd.backward(scaled_losses)
         if not scaled:
             autograd.backward(losses)
+        if len(xs) < len(ctxs):
+            # A batch smaller than the number of devices leaves some of them idle; their
+            # gradient of the previous step is still there, and the trainer would sum it in.
+            _zero_idle_grads(net, len(xs))
         trainer.step(data.shape[0] * workers)
         for o, y, l in zip(outs, ys, losses):
             # float32 casts (no-ops without AMP) keep float16 outputs summing exactly
@@ -453,6 +460,28 @@ def cache_features(net, data, config, ctxs, log=print):
                   for i in range(0, len(test_f), config.batch_size)]
     return FeatureCache(FeatureBatches(train_f, train_y, data.train.batches),
                         FeatureBatches(test_f, test_y, test_order), seconds)
+
+
+def _logged_lr(trainer, updates, cluster):
+    """The learning rate of the last step, after ``updates`` steps.
+
+    In a distributed job the servers run the optimizer (``update_on_kvstore``):
+    this worker's copy never counts an update, so its ``learning_rate`` would stay
+    at the start of the schedule. Its schedule, asked at the step count, is the
+    servers' rate (dist_sync: one update per step).
+    """
+    opt = trainer._optimizer
+    if cluster.distributed and opt.lr_scheduler is not None:
+        return opt.lr_scheduler(updates)
+    return trainer.learning_rate
+
+
+def _zero_idle_grads(net, used):
+    """Zero the gradients of every device after the first ``used`` (see :func:`split_batch`)."""
+    for param in net.collect_params().values():
+        if param.grad_req != "null":
+            for grad in param.list_grad()[used:]:
+                grad[:] = 0
 
 
 def describe_devices(ctxs, cluster):

@@ -155,10 +155,7 @@ def read_history(run):
 @pytest.mark.parametrize("kvstore", ["device", "local"])
 @pytest.mark.parametrize("batch", [
     7,  # 32 images: four batches of 7 split 4 + 3, then a last batch of 4 split 2 + 2
-    pytest.param(31, marks=pytest.mark.xfail(strict=True, reason=(
-        "a last batch of 1 image uses one of two devices, and the idle device's gradient of "
-        "the previous step is summed in; train_epoch must zero the gradients of unused "
-        "devices (patch proposed to the owner of train.py)"))),
+    31,  # a last batch of 1 image: one device idle, its stale gradient must not count
 ])
 def test_two_cpu_devices_match_one(tiny_hotdog, tiny_source, tmp_path, kvstore, batch):
     common = dict(data=tiny_hotdog, weights=tiny_source, epochs=1, batch_size=batch, image_size=32,
@@ -234,10 +231,6 @@ def test_two_workers_end_equal_to_each_other_and_to_one_process(equal_job):
     assert proc.stdout.count("epoch 2,") == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a distributed run logs the worker's own optimizer's rate, which never advances: the servers "
-    "run the updates (update_on_kvstore); train.py must log the schedule at epoch x steps (patch "
-    "proposed to the owner of train.py)"))
 def test_a_job_logs_the_learning_rate_its_servers_use(equal_job):
     _, out, single = equal_job
     assert [h["lr"] for h in read_history(out / "run")] == pytest.approx([h["lr"] for h in single.history])
