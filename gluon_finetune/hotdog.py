@@ -442,12 +442,11 @@ def _source_record(params, sidecar, run_dir, reused, chance):
 def channel_stats(folder, limit=400):
     """Mean and standard deviation of each RGB channel (0-1 scale) of a folder's training images.
 
-    The demo normalises with its own data's statistics rather than ImageNet's:
-    ResNet v2 begins with a BatchNorm that standardises each training batch but,
-    in MXNet 1.9.1, never updates its running statistics (no gradient flows
-    into it, and the running statistics are updated in the backward pass), so at
-    test time it passes the input through unchanged. Inputs that are already
-    standardised look the same to it either way.
+    A synthetic source model is pretrained on pictures normalised with its own
+    data's statistics, the way ImageNet models are with ImageNet's; fine-tuning
+    from it keeps the same preprocessing, as the book asks ("use the same
+    preprocessing as in pretraining"). Both runs of the comparison use it, so
+    the comparison stays fair.
 
     Parameters
     ----------

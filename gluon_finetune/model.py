@@ -234,8 +234,18 @@ def download_pretrained(name, root=None, quiet=False):
 
 
 def _first_line(err):
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
+    """The one line of ``err`` worth showing a user.
+
+    MXNet's errors start with a C++ "Traceback (most recent call last):" header
+    and end with the reason (``MXNetError: Check failed: ...: Invalid NDArray
+    file format``), so for those the last line is the one that says something.
+    """
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    if lines[0].startswith("Traceback"):
+        return lines[-1].replace("MXNetError: ", "", 1)
+    return lines[0]
 
 
 def _load_weights_file(name, path, ctx):
@@ -397,6 +407,7 @@ def finetune_net(source, classes, name=DEFAULT_MODEL, head_lr_mult=10.0, freeze=
     # Block-level initialize lets Xavier dispatch by name: weights Xavier, biases zero.
     getattr(net, head_name(net)).initialize(init.Xavier(), ctx=ctx, force_reinit=True)
     set_head_lr_mult(net, head_lr_mult)
+    fix_input_norm(net)
     if freeze:
         freeze_features(net)
     return net
@@ -406,4 +417,34 @@ def scratch_net(classes, name=DEFAULT_MODEL, ctx=None):
     """The book's baseline: the same architecture, Xavier everywhere, nothing pretrained."""
     net = zoo_network(name, classes=classes)
     net.initialize(init.Xavier(), ctx=ctx or mx.cpu())
+    fix_input_norm(net)
     return net
+
+
+def fix_input_norm(net):
+    """Make an input BatchNorm normalise the same way in training and at test time.
+
+    ResNet v2 (and GluonCV nets built like it) begin ``features`` with a
+    BatchNorm without scale or shift that standardises the input. MXNet 1.9.1
+    updates a BatchNorm's running statistics in its backward pass, which never
+    runs for that layer (nothing before it needs a gradient), so its running
+    mean and variance stay where they started: in training it standardises
+    each batch, at test time it uses the stale statistics, and a network
+    scores worse on its own training images in test mode than while training.
+    With ``use_global_stats`` it uses the stored statistics in both modes (the
+    pretrained file's, or 0 and 1 for a new network, i.e. it passes inputs
+    that are already normalised through unchanged). Other networks are left alone.
+
+    Returns
+    -------
+    bool
+        Whether ``net`` had such a layer.
+    """
+    features = getattr(net, "features", None)
+    first = features[0] if isinstance(features, gluon.nn.HybridSequential) and len(features) else None
+    if not isinstance(first, gluon.nn.BatchNorm):
+        return False
+    if first.gamma.grad_req != "null" or first.beta.grad_req != "null":
+        return False  # it has a scale or a shift: gradients reach it and it learns as usual
+    first._kwargs["use_global_stats"] = True
+    return True

@@ -128,8 +128,10 @@ def test_bad_weights_files(tmp_path, source_file):
         M.load_source(weights=str(tmp_path / "nope.params"))
     junk = tmp_path / "junk.params"
     junk.write_bytes(b"not mxnet")
-    with pytest.raises(UserError, match="cannot read weights file"):
+    with pytest.raises(UserError, match="cannot read weights file") as err:
         M.load_source(weights=str(junk))
+    # MXNet's reason, not the header of its C++ traceback
+    assert "Invalid NDArray file format" in str(err.value) and "Traceback" not in str(err.value)
     with pytest.raises(UserError, match="does not fit model resnet34_v2"):
         M.load_source("resnet34_v2", weights=source_file)
 
@@ -160,3 +162,33 @@ def test_a_corrupt_cached_file_is_not_trusted(tmp_path):
     assert M.cached_pretrained("resnet18_v2", str(tmp_path)) is None
     with pytest.raises(UserError, match="resnet18_v2-a81db45f.params"):
         M.load_source("resnet18_v2", root=str(tmp_path), allow_download=False)
+
+
+def input_norm_output(net, x, train):
+    with autograd.record(train_mode=train):
+        return net.features[0](x).asnumpy()
+
+
+@pytest.mark.parametrize("make", ["finetune", "scratch"])
+def test_the_input_batchnorm_works_alike_in_training_and_at_test_time(source_file, make):
+    # ResNet v2's first layer: MXNet never updates its running statistics (they
+    # change in a backward pass that never runs for it), so per-batch statistics
+    # in training would meet the untouched 0/1 at test time.
+    if make == "finetune":
+        source, _ = M.load_source(weights=source_file)
+        net = M.finetune_net(source, 2)
+    else:
+        net = M.scratch_net(2)
+    x = mx.nd.random.normal(2.0, 3.0, (4, 3, 32, 32))
+    with autograd.record():
+        loss = net(x).sum()
+    loss.backward()
+    np.testing.assert_allclose(input_norm_output(net, x, True), input_norm_output(net, x, False),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_networks_without_an_input_batchnorm_are_left_alone():
+    net = M.zoo_network("resnet18_v1", classes=2)
+    net.initialize()
+    assert M.fix_input_norm(net) is False
+    assert M.fix_input_norm(M.zoo_network("resnet18_v2", classes=2)) is True
