@@ -186,6 +186,16 @@ class RandomResizedCropAug(image.Augmenter):
         return image.fixed_crop(src, x0, y0, w, h, self.size, self.interp)
 
 
+def _min_size_target(w, h, size):
+    """(new_w, new_h) that makes a w x h image cover ``size`` = (w, h), keeping its
+    aspect ratio; None when it already does."""
+    need_w, need_h = size
+    if w >= need_w and h >= need_h:
+        return None
+    factor = max(float(need_w) / w, float(need_h) / h)
+    return max(need_w, int(math.ceil(w * factor))), max(need_h, int(math.ceil(h * factor)))
+
+
 class MinSizeAug(image.Augmenter):
     """Upscale an image, keeping its aspect ratio, until it covers ``size``.
 
@@ -205,14 +215,10 @@ class MinSizeAug(image.Augmenter):
         super().__init__(size=list(self.size), interp=interp)
 
     def __call__(self, src):
-        h, w = src.shape[0], src.shape[1]
-        need_w, need_h = self.size
-        if w >= need_w and h >= need_h:
+        target = _min_size_target(src.shape[1], src.shape[0], self.size)
+        if target is None:
             return src
-        factor = max(float(need_w) / w, float(need_h) / h)
-        new_w = max(need_w, int(math.ceil(w * factor)))
-        new_h = max(need_h, int(math.ceil(h * factor)))
-        return image.imresize(src, new_w, new_h, interp=self.interp)
+        return image.imresize(src, target[0], target[1], interp=self.interp)
 
 
 class RandomColorAug(image.Augmenter):
@@ -584,14 +590,10 @@ def _np_center_crop(aug, arr):
 
 
 def _np_min_size(aug, arr):
-    h, w = arr.shape[0], arr.shape[1]
-    need_w, need_h = aug.size
-    if w >= need_w and h >= need_h:
+    target = _min_size_target(arr.shape[1], arr.shape[0], aug.size)
+    if target is None:
         return arr
-    factor = max(float(need_w) / w, float(need_h) / h)
-    new_w = max(need_w, int(math.ceil(w * factor)))
-    new_h = max(need_h, int(math.ceil(h * factor)))
-    return _np_resize(arr, new_w, new_h, aug.interp)
+    return _np_resize(arr, target[0], target[1], aug.interp)
 
 
 #: Augmenter class -> NumPy twin ``f(aug, hwc_array) -> hwc_array``. A subclass

@@ -79,7 +79,7 @@ class Settings:
 DEMO = Settings(
     name="demo", image_size=64, batch_size=32, epochs=5,
     hotdog_counts=(200, 100), source_counts=(200, 25), draw_size=(96, 128),
-    source_epochs=8, source_batch_size=32, source_lr=0.05, source_momentum=0.9,
+    source_epochs=12, source_batch_size=32, source_lr=0.05, source_momentum=0.9,
     source_area=0.35)
 
 #: A one-minute version that runs every step on tiny sets (what the tests run).

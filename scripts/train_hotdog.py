@@ -51,22 +51,17 @@ def main(argv=None):
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
 
-    from gluon_finetune.errors import UserError
+    from gluon_finetune.cli import run_guarded
     from gluon_finetune.hotdog import command_line, hotdog_experiment
 
-    try:
+    def experiment():
         hotdog_experiment(out=args.out, quick=args.quick, data=args.data, weights=args.weights,
                           epochs=args.epochs, image_size=args.image_size,
                           batch_size=args.batch_size, seed=args.seed, book=True,
                           command=command_line("python scripts/train_hotdog.py"),
                           quiet=args.quiet)
-    except UserError as err:
-        print("error: %s" % err, file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
+
+    return run_guarded(experiment)
 
 
 if __name__ == "__main__":

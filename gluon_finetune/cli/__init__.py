@@ -63,10 +63,16 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    return run_guarded(args.func, args)
+
+
+def run_guarded(func, *args):
+    """Call ``func(*args)`` the way every command runs: a user mistake is one
+    ``error:`` line and its exit code, never a traceback; Ctrl-C exits with 130."""
     from ..errors import UserError
 
     try:
-        return args.func(args) or 0
+        return func(*args) or 0
     except UserError as err:
         print("error: %s" % err, file=sys.stderr)
         return err.exit_code
