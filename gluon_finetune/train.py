@@ -272,12 +272,8 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
 
         amp.init_trainer(trainer)
     if config.hybridize:
-        # static_alloc pins the graph's parameter memory; with a distributed kvstore
-        # writing pulled weights into those arrays, a worker's first forward after the
-        # last step can wait forever (seen with MXNet 1.9.1 and BatchNorm nets). Plain
-        # hybridize keeps the graph speed-up and the exchange safe.
-        static = not cluster.distributed
-        net.hybridize(static_alloc=static, static_shape=static)
+        # Static memory and shapes: one graph per batch shape, planned once.
+        net.hybridize(static_alloc=True, static_shape=True)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=config.label_smoothing == 0)
     # What one epoch trains and measures: the whole net on the loaders, or the
     # head alone on cached features (the same optimiser, sampler and metrics).
