@@ -50,7 +50,7 @@ class TrainConfig:
     ctx: str = "auto"
     kvstore: str = "device"
     hybridize: bool = True
-    amp: bool = False                      # float16 mixed precision (GPUs only)
+    amp: bool = False                      # mixed precision: float16 on GPUs, bfloat16 on CPUs
     seed: Optional[int] = None
     split: Optional[float] = None          # held-out fraction for a single-folder dataset
     strict: bool = False

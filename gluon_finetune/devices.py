@@ -101,5 +101,85 @@ def check_contexts(contexts):
     return contexts
 
 
+#: CPU features that give oneDNN native bfloat16 matrix products (Zen 4, Cooper Lake, Sapphire
+#: Rapids and newer). Without them oneDNN emulates bfloat16, slower than float32.
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_flags(path="/proc/cpuinfo"):
+    """The CPU's feature flags as a set (Linux), or None where they cannot be read."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return None
+
+
+def cpu_has_bf16():
+    """Whether the CPU says it has native bfloat16 instructions (False when unknown)."""
+    flags = cpu_flags()
+    return bool(flags and flags & set(BF16_CPU_FLAGS))
+
+
+def amp_dtype(contexts):
+    """The low-precision type ``--amp`` computes in on ``contexts``.
+
+    float16 on GPUs (with dynamic loss scaling), bfloat16 on a CPU with native
+    bfloat16 instructions (the same exponent range as float32, so no loss
+    scaling). MXNet 1.9.1 has no float16 matrix products on the CPU.
+
+    Raises
+    ------
+    UserError
+        A mix of CPU and GPU contexts, or a CPU without bfloat16 instructions.
+    """
+    kinds = {c.device_type for c in contexts}
+    if kinds == {"gpu"}:
+        return "float16"
+    if kinds != {"cpu"}:
+        raise UserError("--amp needs one kind of device (float16 on GPUs, bfloat16 on the CPU), "
+                        "but --ctx names %s; pick GPUs or the CPU" % describe(contexts))
+    if not cpu_has_bf16():
+        raise UserError("--amp on the CPU computes in bfloat16, which needs a CPU with %s "
+                        "(AMD Zen 4, Intel Cooper Lake or Sapphire Rapids and newer); %s, and "
+                        "MXNet would emulate bfloat16 more slowly than float32. Drop --amp to "
+                        "run in float32, or pass --ctx gpu on a machine with a GPU."
+                        % (" or ".join(BF16_CPU_FLAGS),
+                           "this CPU does not list them in /proc/cpuinfo" if cpu_flags() is not None
+                           else "this system does not say whether its CPU has them"))
+    return "bfloat16"
+
+
+def init_amp(ctxs):
+    """Turn on MXNet's automatic mixed precision (``mxnet.contrib.amp``) for this process.
+
+    It must run before the network is built: AMP rewrites the operators the
+    network's graph is made of, casting to the low-precision type of
+    :func:`amp_dtype` (float16 on GPUs, bfloat16 on a CPU
+    with bfloat16 instructions) where its lists say it is safe (convolutions,
+    dense layers) and keeping float32 elsewhere (BatchNorm statistics, softmax,
+    the loss). The weights and the SGD update stay float32, so checkpoints and
+    exports are float32 networks. It cannot be undone in the same process.
+
+    Returns
+    -------
+    str
+        The type, ``"float16"`` or ``"bfloat16"``.
+
+    Raises
+    ------
+    UserError
+        Devices without a fast low-precision type (see ``amp_dtype``).
+    """
+    dtype = amp_dtype(ctxs)
+    from mxnet.contrib import amp
+
+    amp.init(target_dtype=dtype)
+    return dtype
+
+
 def describe(contexts):
     return ", ".join(str(c) for c in contexts)

@@ -293,7 +293,7 @@ def _check_classes(data, classes, run_classes):
 
 
 def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32, ctx=None,
-                 mistakes=16, quiet=False):
+                 mistakes=16, quiet=False, amp=False):
     """Evaluate a training run on a labelled image folder and write the results.
 
     Parameters
@@ -313,6 +313,8 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
     ctx : mxnet.Context or str, optional
     mistakes : int
         How many of the most confident mistakes to draw.
+    amp : bool
+        Predict in mixed precision (see :func:`gluon_finetune.predict.load_run`).
 
     Returns
     -------
@@ -326,7 +328,7 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
     kind = tta_kind(tta)  # refuse a bad value before any work
     if int(batch_size) < 1:
         raise UserError("--batch-size must be at least 1")
-    model = load_run(run, checkpoint=checkpoint, ctx=ctx)
+    model = load_run(run, checkpoint=checkpoint, ctx=ctx, amp=amp)
     items, what = evaluation_items(data, model.classes, model.config)
     probs, tta_probs, items, skipped = _predict_items(model, items, batch_size, kind, quiet)
     if not items:

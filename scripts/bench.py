@@ -15,7 +15,10 @@ single timings on a shared machine swing 2-3x.
     python scripts/bench.py --quick                                # smoke run, ~1 min
     python scripts/bench.py --json > bench.jsonl                   # one JSON record per line
 
-Sections: decode, pipeline, step, infer, head, epoch (and sgemm, always).
+Sections: decode, pipeline, step, infer, head, amp, epoch (and sgemm, always). ``amp``
+repeats the hybridized training steps and inference with ``--amp`` (bfloat16 mixed
+precision on a CPU that has it) in a child process, since AMP rewrites MXNet's
+operators for the rest of a process; the peer stays in float32.
 """
 import argparse
 import json
@@ -29,10 +32,12 @@ import time
 import mxnet as mx
 import numpy as np
 
-from gluon_finetune import augment, data, evaluate, imageio, model, synthetic, train
+from gluon_finetune import augment, data, devices, evaluate, imageio, model, synthetic, train
 from gluon_finetune.config import TrainConfig
+from gluon_finetune.errors import UserError
 
-SECTIONS = ("decode", "pipeline", "step", "infer", "head", "epoch")
+SECTIONS = ("decode", "pipeline", "step", "infer", "head", "amp", "epoch")
+AMP_TAG = ", bf16 --amp"
 #: resnet18 FLOP per image for a training step (forward 3.63 + backward 7.02 GFLOP at 224 px;
 #: the peer's FlopCounterMode counts); scales with the pixel count.
 STEP_GFLOP_224 = 10.65
@@ -82,7 +87,7 @@ class Results:
         if self.as_json:
             print(json.dumps(rec), flush=True)
         else:
-            print("  %-14s %-28s %9.1f img/s  (reps %s s, load %.2f)" % (
+            print("  %-14s %-32s %9.1f img/s  (reps %s s, load %.2f)" % (
                 rec["bench"], rec["variant"], rec["images_per_s"],
                 " ".join("%.3g" % s for s in rec["reps_s"]), rec["load"]), file=sys.stderr, flush=True)
 
@@ -240,13 +245,13 @@ def _step_net(px, hybrid, freeze=False):
     return net
 
 
-def bench_step(res, args):
+def bench_step(res, args, tag=""):
     config = TrainConfig(quiet=True).resolved()
     loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
     ctxs = [mx.cpu()]
     for px in args.step_sizes:
         for hybrid in (True, False):
-            if not hybrid and (px not in (224, 112) or args.quick):
+            if not hybrid and (px not in (224, 112) or args.quick or tag):
                 continue  # the issue's four: 224 and 112 px, hybridized and not
             net = _step_net(px, hybrid)
             x, y = random_batch(args.batch, px)
@@ -255,10 +260,10 @@ def bench_step(res, args):
             secs = timed(lambda: train.train_epoch(net, batches, trainer, loss_fn, ctxs, config),
                          args.reps)
             gflop = STEP_GFLOP_224 * (px / 224.0) ** 2
-            res.add("train_step", "%d px, %s" % (px, "hybridized" if hybrid else "imperative"),
+            res.add("train_step", "%d px, %s%s" % (px, "hybridized" if hybrid else "imperative", tag),
                     args.batch * args.steps, secs, gflop_per_image=gflop, hw=px, batch=args.batch,
                     hybrid=hybrid)
-            if px == 224 and hybrid and not args.quick:
+            if px == 224 and hybrid and not args.quick and not tag:
                 secs = timed(lambda: _plain_steps(net, batches, trainer, loss_fn), args.reps)
                 res.add("train_step", "224 px, plain loop", args.batch * args.steps, secs,
                         gflop_per_image=gflop, hw=px, batch=args.batch, hybrid=True, plain=True)
@@ -276,13 +281,42 @@ def _plain_steps(net, batches, trainer, loss_fn):
     mx.nd.waitall()
 
 
-def bench_infer(res, args):
+def bench_infer(res, args, tag=""):
     net = _step_net(224, True)
     x, y = random_batch(args.infer_batch, 224)
     batches = Repeat(x, y, args.steps)
     secs = timed(lambda: evaluate.accuracy(net, batches, [mx.cpu()]), args.reps)
-    res.add("infer", "224 px, batch %d" % args.infer_batch, args.infer_batch * args.steps, secs,
-            hw=224, batch=args.infer_batch)
+    res.add("infer", "224 px, batch %d%s" % (args.infer_batch, tag), args.infer_batch * args.steps,
+            secs, hw=224, batch=args.infer_batch)
+
+
+def bench_amp(res, args):
+    """The step and infer sections with --amp, in a child process of this script."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--amp-child", "--json",
+           "--reps", str(args.reps), "--steps", str(args.steps)] + (["--quick"] if args.quick else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print("amp: skipped: %s" % (proc.stderr.strip().splitlines() or ["no output"])[-1],
+              file=sys.stderr)
+        return
+    for line in proc.stdout.splitlines():
+        rec = json.loads(line) if line.startswith("{") else {}
+        if rec.get("bench") in ("train_step", "infer"):
+            res.records.append(rec)
+            res.emit(rec)
+
+
+def amp_child(args):
+    """``--amp-child``: AMP on for this process, then the hybridized steps and inference."""
+    try:
+        devices.init_amp([mx.cpu()])
+    except UserError as err:
+        print(err, file=sys.stderr)
+        return 3
+    res = Results(True)
+    bench_step(res, args, tag=AMP_TAG)
+    bench_infer(res, args, tag=AMP_TAG)
+    return 0
 
 
 def bench_head(res, args, root):
@@ -405,10 +439,14 @@ def table(res, peer, sgemm, peer_sgemm):
         rec = ours[key]
         p = peer.find("train_step", hw=rec["hw"])
         note = ""
-        if sgemm and rec.get("gflops"):
+        if key[1].endswith(AMP_TAG):
+            note = "bfloat16 mixed precision; the peer in float32"
+        elif sgemm and rec.get("gflops"):
             note = "%.0f%% of SGEMM (%.0f GFLOP/s)" % (100 * rec["gflops"] / sgemm, rec["gflops"])
         row("train_step", key[1], p, note)
-    row("infer", next((k[1] for k in ours if k[0] == "infer"), ""), peer.find("infer"))
+    for key in sorted(k for k in ours if k[0] == "infer"):
+        row("infer", key[1], peer.find("infer"),
+            "bfloat16 mixed precision; the peer in float32" if key[1].endswith(AMP_TAG) else "")
     row("head_only", "frozen features, per step", peer.find("linear_probe"))
     row("head_only", "cache: feature pass")
     row("head_only", "cache: head epoch, batch 128")
@@ -421,13 +459,13 @@ def table(res, peer, sgemm, peer_sgemm):
             note += "; epoch %.0fx faster" % (full["reps_s"][0] / max(cached["reps_s"][0], 1e-9))
         row("epoch", "head-only, cached features", None, note)
 
-    lines = ["%-15s %-28s %10s %10s %8s  %s" % ("measurement", "variant", "ours img/s", "peer img/s",
+    lines = ["%-15s %-32s %10s %10s %8s  %s" % ("measurement", "variant", "ours img/s", "peer img/s",
                                                "ours/peer", "notes"),
-             "-" * 110]
+             "-" * 114]
     for bench, variant, mine, p, r, note, _ in rows:
-        lines.append("%-15s %-28s %10.1f %10s %8s  %s" % (
+        lines.append("%-15s %-32s %10.1f %10s %8s  %s" % (
             bench, variant, mine, "%.1f" % p if p else "-", "%.2fx" % r if r else "-", note))
-    lines.append("%-15s %-28s %10s %10s %8s" % (
+    lines.append("%-15s %-32s %10s %10s %8s" % (
         "sgemm", "2048^3, GFLOP/s", "%.1f" % sgemm if sgemm else "-",
         "%.1f" % peer_sgemm if peer_sgemm else "-",
         "%.2fx" % ratio(sgemm, peer_sgemm) if ratio(sgemm, peer_sgemm) else "-"))
@@ -458,6 +496,7 @@ def parse_args(argv=None):
     p.add_argument("--no-plain", dest="plain", action="store_false",
                    help="skip the plain mxnet.image pipeline used for reference")
     p.add_argument("--epoch-px", type=int, default=224, help="image size of the epoch section")
+    p.add_argument("--amp-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(args.only) - set(SECTIONS))
@@ -495,6 +534,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.replay:
         return replay(args.replay)
+    if args.amp_child:
+        return amp_child(args)
     res = Results(args.json)
     root = args.data or image_folder(os.path.join(CACHE, "quick" if args.quick else "images"),
                                      16 if args.quick else 128)
@@ -518,6 +559,9 @@ def main(argv=None):
         ("step", lambda: bench_step(res, args), "train_step"),
         ("infer", lambda: bench_infer(res, args), "infer"),
         ("head", lambda: bench_head(res, args, root), "linear_probe"),
+        # The float32 sections' peer figures serve as the amp rows' reference when they ran.
+        ("amp", lambda: bench_amp(res, args),
+         None if {"step", "infer"} <= set(args.only) else "train_step,infer"),
     ]
     for _ in range(args.rounds):
         sgemm_runs.append(bench_sgemm(res, args))
@@ -525,7 +569,8 @@ def main(argv=None):
         for name, ours, peer_name in sections:
             if name in args.only:
                 ours()
-                peer.run(peer_name, args.json)
+                if peer_name:
+                    peer.run(peer_name, args.json)
     sgemm = statistics.median(sgemm_runs)
     if "epoch" in args.only:
         epoch_root = args.epoch_data or (

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+from gluon_finetune.devices import cpu_has_bf16
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "scripts", "bench.py")
 
@@ -40,3 +42,17 @@ def test_table_and_bad_sections(tiny_hotdog):
     assert "ours img/s" in proc.stdout and "decode_only" in proc.stdout and "sgemm" in proc.stdout
     bad = run_bench("--only", "decode,warp")
     assert bad.returncode == 2 and "unknown section" in bad.stderr
+
+
+def test_amp_section_runs_the_steps_in_bfloat16_in_a_child_process(tiny_hotdog):
+    proc = run_bench("--quick", "--only", "step,infer,amp", "--json", "--data", tiny_hotdog)
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
+    variants = {(r["bench"], r["variant"]) for r in records if "variant" in r}
+    assert {("train_step", "64 px, hybridized"), ("infer", "224 px, batch 8")} <= variants
+    amp = {("train_step", "64 px, hybridized, bf16 --amp"), ("infer", "224 px, batch 8, bf16 --amp")}
+    if cpu_has_bf16():
+        assert amp <= variants
+        assert "bfloat16 mixed precision; the peer in float32" in proc.stderr
+    else:  # the float32 sections still ran; the table says why amp did not
+        assert not amp & variants and "amp: skipped: --amp on the CPU computes in bfloat16" in proc.stderr

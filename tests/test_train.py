@@ -12,7 +12,7 @@ import pytest
 from mxnet import autograd, gluon
 
 from conftest import assert_user_error
-from gluon_finetune import model
+from gluon_finetune import devices, model
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.errors import UserError
 from gluon_finetune.train import fit, load_data, make_trainer, resume
@@ -247,11 +247,32 @@ def test_resume_with_loader_workers_gives_the_same_numbers(tiny_hotdog, tmp_path
         assert (a["loss"], a["train_acc"], a["test_acc"]) == (c["loss"], c["train_acc"], c["test_acc"])
 
 
-def test_amp_is_refused_on_the_cpu_before_anything_is_written(tiny_hotdog, tmp_path):
+def test_amp_is_refused_on_a_cpu_without_bfloat16_before_anything_is_written(tiny_hotdog, tmp_path,
+                                                                             monkeypatch):
+    # The CPU's flags are the one input that cannot be changed on a real machine.
+    monkeypatch.setattr(devices, "cpu_flags", lambda: {"fpu", "avx2", "avx512f"})
     out = tmp_path / "run"
-    with pytest.raises(UserError, match="--amp trains in float16 on GPUs.*cpu"):
+    with pytest.raises(UserError, match="--amp on the CPU computes in bfloat16.*avx512_bf16 or "
+                                        "amx_bf16.*does not list them"):
         fit(TrainConfig(data=tiny_hotdog, out=str(out), amp=True, **TINY), log=quiet)
     assert not out.exists()
+
+
+def test_amp_dtype_follows_the_devices(tmp_path, monkeypatch):
+    assert devices.amp_dtype([mx.gpu(0), mx.gpu(1)]) == "float16"
+    with pytest.raises(UserError, match="one kind of device.*cpu\\(0\\), gpu\\(0\\)"):
+        devices.amp_dtype([mx.cpu(0), mx.gpu(0)])
+    # cpu_flags reads the flags line of a cpuinfo file, and None when there is none
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx512f amx_bf16 amx_tile\n\n")
+    flags = devices.cpu_flags(str(info))
+    assert {"fpu", "avx512f", "amx_bf16"} <= flags and "avx512_bf16" not in flags
+    assert devices.cpu_flags(str(tmp_path / "missing")) is None
+    monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
+    assert devices.amp_dtype([mx.cpu()]) == "bfloat16"
+    monkeypatch.setattr(devices, "cpu_flags", lambda: None)
+    with pytest.raises(UserError, match="does not say whether its CPU has them"):
+        devices.amp_dtype([mx.cpu()])
 
 
 AMP_SCRIPT = r"""
@@ -263,9 +284,9 @@ from gluon_finetune import model, train
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.evaluate import accuracy
 
-# The GPU path's code (operator casts, loss scaling, trainer hooks) with the
-# low-precision type MXNet's CPU has: bfloat16.
-train.init_amp([mx.cpu()], target_dtype="bfloat16")
+# The GPU path's code (operator casts, dynamic loss scaling, trainer hooks) with
+# the low-precision type MXNet's CPU has: bfloat16 (which itself needs no scaling).
+amp.init(target_dtype="bfloat16")
 config = TrainConfig(data=sys.argv[1], batch_size=8, image_size=32, seed=1, quiet=True, lr=0.001).resolved()
 data = train.load_data(config)
 net = model.finetune_net(model.load_source(weights=sys.argv[2])[0], 2)

@@ -45,6 +45,9 @@ def register(sub):
                    help="mistakes to draw, most confident first (default: 16)")
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="(default: 32)")
     p.add_argument("--ctx", default=None, help="device: cpu, gpu0, ... (default: first GPU, else CPU)")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed precision: float16 on a GPU, bfloat16 on a CPU with AVX512_BF16 or "
+                        "AMX (1.3-1.5x faster here); probabilities within ~1e-2 of float32")
     p.add_argument("--json", action="store_true", help="print evaluation.json instead of the table")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -57,7 +60,7 @@ def run(args):
 
     result = evaluate_run(args.run, args.data, checkpoint=args.checkpoint, tta=args.tta,
                           out=args.out, batch_size=args.batch_size, ctx=args.ctx,
-                          mistakes=args.mistakes, quiet=args.quiet)
+                          mistakes=args.mistakes, quiet=args.quiet, amp=args.amp)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         return 0

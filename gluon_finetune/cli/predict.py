@@ -42,6 +42,9 @@ def register(sub):
     out.add_argument("--csv", action="store_true", help="print CSV")
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="(default: 32)")
     p.add_argument("--ctx", default=None, help="device: cpu, gpu0, ... (default: first GPU, else CPU)")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed precision: float16 on a GPU, bfloat16 on a CPU with AVX512_BF16 or "
+                        "AMX (1.3-1.5x faster here); probabilities within ~1e-2 of float32")
     p.set_defaults(func=run)
 
 
@@ -57,7 +60,7 @@ def run(args):
         raise UserError("--top-k must be at least 1")
     if args.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
-    model = load_run(args.run, checkpoint=args.checkpoint, ctx=args.ctx)
+    model = load_run(args.run, checkpoint=args.checkpoint, ctx=args.ctx, amp=args.amp)
     preds = model.predict_files(args.images, top_k=args.top_k, batch_size=args.batch_size)
     k = min(args.top_k, len(model.classes))
     if args.json:
