@@ -139,6 +139,14 @@ def resume(path, epochs=None, lr=None, log=print):
         config = dataclasses.replace(config, lr=float(lr))
     config = config.resolved()
     cluster = Cluster(config.kvstore)
+    trained_by = record.get("workers", 1)
+    if cluster.workers != trained_by:
+        # The effective batch, its learning rate and the schedule's step count all follow
+        # the number of workers: another count would not continue the same run.
+        raise UserError("%s was trained by %d worker(s), and this job has %d; resume it with the "
+                        "same number (gluon-finetune launch -n %d ... -- train --resume %s), or "
+                        "start a new run from its weights with train --weights %s"
+                        % (path, trained_by, cluster.workers, trained_by, path, path))
     if not cluster.is_root:
         config, log = dataclasses.replace(config, quiet=True), _silent
     ctxs = devices.check_contexts(devices.parse_ctx(config.ctx))

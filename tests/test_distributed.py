@@ -236,6 +236,19 @@ def test_a_job_logs_the_learning_rate_its_servers_use(equal_job):
     assert [h["lr"] for h in read_history(out / "run")] == pytest.approx([h["lr"] for h in single.history])
 
 
+def test_resuming_with_another_number_of_workers_is_refused(equal_job):
+    _, out, _ = equal_job
+    run = out / "run"
+    before = (run / "log.txt").read_text()
+    proc = run_job(["launch", "-n", "1", "-s", "1", "--port", free_port(), "--", "train", "--resume",
+                    run, "--epochs", "3", "--quiet"])
+    assert proc.returncode != 0
+    assert "error: %s was trained by 2 worker(s), and this job has 1; resume it with the same " \
+           "number (gluon-finetune launch -n 2" % run in proc.stderr, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert (run / "log.txt").read_text() == before  # nothing trained, nothing written
+
+
 def test_a_worker_leaving_right_after_its_last_step_still_delivers_it():
     # MXNet's exit handler drops queued operations: without the drain of Cluster, rank 1's
     # push never leaves, and rank 0 waits for it forever (the hang seen at the end of jobs).
