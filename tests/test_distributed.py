@@ -285,11 +285,8 @@ def test_a_job_training_every_layer_finishes(tiny_hotdog, tiny_source, tmp_path,
     assert_no_process_left(port)
 
 
-def kill_mid_run(tmp_path, tiny_hotdog, tiny_source, role):
-    """Start a long job, SIGKILL one process of ``role`` after the first checkpoint.
-
-    Returns (launcher CompletedProcess, victim pid, seconds from the kill to the launcher's exit).
-    """
+def start_long_job(tmp_path, tiny_hotdog, tiny_source):
+    """A 2-worker job of many epochs; returns (launcher, port, run folder) once epoch 1 is saved."""
     port = free_port()
     out = tmp_path / "run"
     proc = start_job(["launch", "-n", "2", "-s", "1", "--port", port, "--"]
@@ -297,6 +294,19 @@ def kill_mid_run(tmp_path, tiny_hotdog, tiny_source, role):
     try:
         wait_for(lambda: (out / "checkpoints" / "last.json").exists(), JOB_TIMEOUT,
                  "checkpoint of epoch 1", proc)
+    except BaseException:
+        kill_job(proc)
+        raise
+    return proc, port, out
+
+
+def kill_mid_run(tmp_path, tiny_hotdog, tiny_source, role):
+    """Start a long job, SIGKILL one process of ``role`` after the first checkpoint.
+
+    Returns (launcher CompletedProcess, victim pid, seconds from the kill to the launcher's exit).
+    """
+    proc, port, _ = start_long_job(tmp_path, tiny_hotdog, tiny_source)
+    try:
         victims = sorted(pid for pid, cmd in job_processes(port, role).items()
                          if "gluon_finetune" in cmd or "import mxnet" in cmd)
         assert len(victims) == (2 if role == "worker" else 1), victims
@@ -339,13 +349,8 @@ def test_a_killed_server_stops_the_job(tiny_hotdog, tiny_source, tmp_path):
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
 def test_stopping_the_launcher_stops_every_process(tiny_hotdog, tiny_source, tmp_path, signum):
-    port = free_port()
-    out = tmp_path / "run"
-    proc = start_job(["launch", "-n", "2", "-s", "1", "--port", port, "--"]
-                     + tiny_train(tiny_hotdog, tiny_source, out, "--epochs", LONG, "--freeze-features"))
+    proc, port, out = start_long_job(tmp_path, tiny_hotdog, tiny_source)
     try:
-        wait_for(lambda: (out / "checkpoints" / "last.json").exists(), JOB_TIMEOUT,
-                 "checkpoint of epoch 1", proc)
         assert len(job_processes(port)) == 4
         os.kill(proc.pid, signum)  # the launcher alone, not its process group
         proc.wait(timeout=STOP_BOUND)
