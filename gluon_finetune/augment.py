@@ -41,8 +41,10 @@ import random
 
 import numpy as np
 from mxnet import image, nd
+from mxnet.image.image import _get_interp_method
 
 from .errors import UserError
+from .imageio import _opencv
 from .plots import show_images
 from .seeding import reseed_worker, seed_everything
 
@@ -501,6 +503,7 @@ def preview(img, rows, samples=4, scale=1.5, out=None):
 
 
 def _cv2():
+    """OpenCV for the fast path, which needs it (imageio's loader allows its absence)."""
     import cv2
 
     return cv2
@@ -515,9 +518,8 @@ def single_thread_opencv():
     pixels its threads bought nothing here (decoding: 790-800 img/s with two
     threads, 810-820 with one) while competing with the training's OpenMP threads.
     """
-    try:
-        import cv2
-    except ImportError:
+    cv2 = _opencv()
+    if not cv2:
         return
     if cv2.getNumThreads() != 1:
         cv2.setNumThreads(1)
@@ -525,8 +527,6 @@ def single_thread_opencv():
 
 def _interp(interp, sizes):
     # mxnet.image's own rule (9 = auto by direction, 10 = random), so the draws match.
-    from mxnet.image.image import _get_interp_method
-
     return _get_interp_method(interp, sizes)
 
 

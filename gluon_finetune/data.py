@@ -509,10 +509,7 @@ def _auto_workers(n_files):
     # holds the GIL), 2 processes 1280-1400 when the cores are idle and no better
     # than one process when another job holds a core. So a pool, but not for
     # small folders, where its start-up costs more than it saves.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if n_files < _POOL_MIN_FILES or (cores or 1) < 2:
-        return 0
-    return min(cores, 4)
+    return 0 if n_files < _POOL_MIN_FILES else default_workers()
 
 
 def _probe(path):

@@ -6,6 +6,7 @@ cannot load; training would fail deep inside the first operator or hang. The
 capability is checked up front and such a GPU is refused with a message.
 """
 import ctypes
+import functools
 
 import mxnet as mx
 
@@ -106,13 +107,17 @@ def check_contexts(contexts):
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
+@functools.lru_cache(maxsize=None)
 def cpu_flags(path="/proc/cpuinfo"):
-    """The CPU's feature flags as a set (Linux), or None where they cannot be read."""
+    """The CPU's feature flags as a frozenset (Linux), or None where they cannot be read.
+
+    Read once per process: the flags do not change while it runs.
+    """
     try:
         with open(path) as f:
             for line in f:
                 if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
+                    return frozenset(line.split(":", 1)[1].split())
     except OSError:
         pass
     return None

@@ -282,8 +282,7 @@ def launch(command, workers, servers=1, hostfile=None, port=None, host=None, see
         except _Stop as stop:
             log("%s: stopping the job" % ("interrupted" if stop.signum == signal.SIGINT
                                           else "got %s" % signal.Signals(stop.signum).name))
-            _stop(procs)
-            return 128 + stop.signum
+            return 128 + stop.signum  # the job is stopped just below
         finally:
             # Normally every process has ended by now; this covers an exception of our own.
             _stop(procs)
@@ -332,14 +331,13 @@ def _stop(procs, grace=GRACE):
     for p in procs:
         if not p.remote:
             # Whatever the process left behind in its session (data loader workers).
-            _signal(p, signal.SIGKILL, group_only=True)
+            _signal(p, signal.SIGKILL)
 
 
-def _signal(p, signum, group_only=False):
+def _signal(p, signum):
     try:
         if p.remote:
-            if not group_only:
-                p.popen.send_signal(signum)
+            p.popen.send_signal(signum)
         else:
             os.killpg(p.popen.pid, signum)
     except (ProcessLookupError, PermissionError):

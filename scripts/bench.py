@@ -365,6 +365,7 @@ def bench_epoch(res, args, root, workdir):
                   image_size=args.epoch_px)
     runs = [("fine-tune", {}), ("head-only, cached features",
                                 dict(freeze_features=True, cache_features=True))]
+    n_train = len(train_files(root))
     for name, extra in runs:
         out = os.path.join(workdir, "run-%s" % name.split(",")[0].replace(" ", "-"))
         shutil.rmtree(out, ignore_errors=True)
@@ -373,7 +374,6 @@ def bench_epoch(res, args, root, workdir):
         result = train.fit(TrainConfig(out=out, **dict(common, **extra)), log=lines.append)
         total = time.perf_counter() - tic
         h = result.final
-        n_train = len(data.scan_folder(root).items["train"])
         res.add("epoch", name, n_train, [h["time"]], px=args.epoch_px, fit_seconds=round(total, 1),
                 test_acc=h["test_acc"], train_acc=h["train_acc"],
                 workers=data.default_workers(n_train, result.config.batch_size),

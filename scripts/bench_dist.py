@@ -74,11 +74,6 @@ def run(cmd, timeout):
     return out
 
 
-def history(run_dir):
-    with open(os.path.join(run_dir, "history.jsonl")) as f:
-        return [json.loads(line) for line in f]
-
-
 def throughput(work, args, freeze, workers, rep):
     """Images/second of the epochs after the first, one run."""
     out = os.path.join(work, "run-%s-%d-%d" % ("frozen" if freeze else "all", workers, rep))
@@ -93,9 +88,11 @@ def throughput(work, args, freeze, workers, rep):
     run(cmd, args.timeout)
     wall = time.time() - tic
     images = args.images // args.batch * args.batch  # a job drops an incomplete global batch
-    times = [h["time"] for h in history(out)[1:]]
+    from gluon_finetune.rundir import RunDir
+
+    epoch_s = statistics.median(h["time"] for h in RunDir(out).read_history()[1:])
     return {"workers": workers, "freeze_features": freeze, "rep": rep, "wall_s": wall,
-            "epoch_s": statistics.median(times), "img_per_s": images / statistics.median(times)}
+            "epoch_s": epoch_s, "img_per_s": images / epoch_s}
 
 
 def prepare(work, args):
