@@ -6,6 +6,7 @@ The library is a set of small modules, each with one job:
 - :mod:`gluon_finetune.augspec`   the text spec (``"resized_crop:224,flip"``) for augment lists
 - :mod:`gluon_finetune.imageio`   reading any image file as RGB ``uint8`` HWC
 - :mod:`gluon_finetune.plots`     every matplotlib figure
+- :mod:`gluon_finetune.threads`   MXNet's OpenMP thread count (every physical core by default)
 
 MXNet itself is not a hard dependency of the distribution, because the CPU wheel
 (``mxnet``) and the CUDA wheel (``mxnet-cu112``) install the same import package.
@@ -27,3 +28,10 @@ MXNET_MISSING = (
 # which `gluon-finetune --help` should not pay.
 if _importlib_util.find_spec("mxnet") is None:
     raise ImportError(MXNET_MISSING)
+
+# MXNet fixes its OpenMP thread count when it loads, to half the CPUs unless told
+# otherwise: choose every physical core first (a user's OMP_NUM_THREADS wins).
+from . import threads as _threads  # noqa: E402
+
+if not _threads.mxnet_loaded():
+    _threads.configure()

@@ -32,6 +32,7 @@ import time
 
 from .distributed import SEED_ENV
 from .errors import UserError
+from .threads import physical_cores, user_choice
 
 #: Seconds between polls of the job's processes.
 POLL = 0.2
@@ -245,16 +246,17 @@ def launch(command, workers, servers=1, hostfile=None, port=None, host=None, see
     seed = random.SystemRandom().randrange(2 ** 31) if seed is None else seed
     base = dict(env or {})
     base.update(job_env(host, port, workers, servers, seed, interface="lo" if local else None))
-    threads = str(max(1, (os.cpu_count() or 1) // workers)) if local else None
+    # Workers sharing one machine split its cores instead of each taking all of them,
+    # unless the user chose a thread count.
+    cores = physical_cores()
+    threads = str(max(1, cores // workers)) if local and user_choice() is None else None
     death_signal = _death_signal()
     procs = []
 
     def start(role, index, argv, where=None):
         penv = dict(base, DMLC_ROLE=role)
         if where is None:
-            if role == "worker" and threads and "OMP_NUM_THREADS" not in os.environ \
-                    and "OMP_NUM_THREADS" not in penv:
-                # Workers sharing one machine split its cores instead of each taking all of them.
+            if role == "worker" and threads and "OMP_NUM_THREADS" not in penv:
                 penv["OMP_NUM_THREADS"] = threads
             # A session of its own: stopping the process also stops its data loader workers.
             popen = subprocess.Popen(argv, env=dict(os.environ, **penv), stdin=subprocess.DEVNULL,
@@ -278,6 +280,9 @@ def launch(command, workers, servers=1, hostfile=None, port=None, host=None, see
             log("launched %d worker(s), %d server(s) and a scheduler at %s:%d%s"
                 % (workers, servers, host, port,
                    "" if local else " over ssh on " + ", ".join(h for h, _ in hosts)))
+            if threads:
+                log("%d physical core(s) split between %d worker(s): %s thread(s) each "
+                    "(OMP_NUM_THREADS or --env OMP_NUM_THREADS=N to choose)" % (cores, workers, threads))
             return _watch(procs, log)
         except _Stop as stop:
             log("%s: stopping the job" % ("interrupted" if stop.signum == signal.SIGINT

@@ -35,7 +35,7 @@ import time
 import mxnet as mx
 from mxnet import autograd, gluon
 
-from . import augment, augspec, data as data_mod, devices, model
+from . import augment, augspec, data as data_mod, devices, model, threads
 from .config import TrainConfig
 from .distributed import Cluster
 from .errors import UserError
@@ -98,15 +98,16 @@ def fit(config, log=print):
     out = config.out or default_run_path(config.mode)
     config = dataclasses.replace(config, out=out)
     run = None
+    omp = threads.describe()
     if cluster.is_root:
         record = {"config": config.to_dict(), "classes": data.classes, "source": source,
-                  "data": data.report.to_dict(), "workers": cluster.workers,
+                  "data": data.report.to_dict(), "workers": cluster.workers, "threads": omp,
                   "made_by": provenance()}
         run = RunDir.create(out, record)
     else:
         log = _silent
     log("training %s (%s) on %s: %d training and %d test images, classes %s"
-        % (config.model, describe_source(config, source), describe_devices(ctxs, cluster, config.amp),
+        % (config.model, describe_source(config, source), describe_devices(ctxs, cluster, config.amp, omp),
            len(data.train_set), len(data.test_set), ", ".join(data.classes)))
     if not config.amp and {c.device_type for c in ctxs} == {"cpu"} and devices.cpu_has_bf16():
         log("tip: this CPU computes bfloat16 natively: --amp trains 1.3-1.5x faster, with "
@@ -280,11 +281,12 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
                 tic = time.time()
                 loss, train_acc = train_epoch(trained, train_batches, trainer, loss_fn, ctxs, config,
                                               "epoch %d/%d" % (epoch, config.epochs), cluster.workers)
+                train_time = time.time() - tic
                 if run is None:  # other workers: train on; rank 0 measures and writes
                     continue
                 test_acc = accuracy(trained, test_batches, ctxs)
                 rec = {"epoch": epoch, "loss": loss, "train_acc": train_acc, "test_acc": test_acc,
-                       "time": time.time() - tic,
+                       "time": time.time() - tic, "train_time": train_time,
                        "lr": _logged_lr(trainer, epoch * steps_per_epoch, cluster)}
                 history = history + [rec]
                 tags = ["last"] + (["best"] if test_acc > best else [])
@@ -468,8 +470,10 @@ def _zero_idle_grads(net, used):
                 grad[:] = 0
 
 
-def describe_devices(ctxs, cluster, amp=False):
+def describe_devices(ctxs, cluster, amp=False, omp=None):
     text = devices.describe(ctxs)
+    if omp is not None and any(c.device_type == "cpu" for c in ctxs):
+        text += ", " + threads.text(omp)
     if amp:
         text += " in %s mixed precision" % devices.amp_dtype(ctxs)
     if cluster.distributed:

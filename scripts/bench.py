@@ -15,10 +15,18 @@ single timings on a shared machine swing 2-3x.
     python scripts/bench.py --quick                                # smoke run, ~1 min
     python scripts/bench.py --json > bench.jsonl                   # one JSON record per line
 
-Sections: decode, pipeline, step, infer, head, amp, epoch (and sgemm, always). ``amp``
-repeats the hybridized training steps and inference with ``--amp`` (bfloat16 mixed
-precision on a CPU that has it) in a child process, since AMP rewrites MXNet's
-operators for the rest of a process; the peer stays in float32.
+Sections: decode, pipeline, step, infer, head, amp, epoch, book_epoch (and sgemm,
+always). ``amp`` repeats the hybridized training steps and inference with ``--amp``
+(bfloat16 mixed precision on a CPU that has it) in a child process, since AMP
+rewrites MXNet's operators for the rest of a process; the peer runs its bfloat16
+autocast sections beside it (``train_step_bf16``, ``infer_bf16``). ``book_epoch`` is
+the peer's ``epoch``: whole fine-tuning epochs of ``fit()`` on the peer's folder, 224 px,
+batch 32, evaluation excluded (the median of the epochs after the first); with
+``--epoch-grid`` it runs once per (threads, loader workers) pair, each in a child
+process, to find the fastest defaults.
+
+MXNet runs on every physical core (``gluon_finetune.threads``) unless
+``OMP_NUM_THREADS`` says otherwise; the peer gets the same count (``--threads``).
 """
 import argparse
 import json
@@ -29,14 +37,15 @@ import subprocess
 import sys
 import time
 
+import gluon_finetune  # noqa: F401  (before mxnet: it chooses MXNet's thread count)
 import mxnet as mx
 import numpy as np
 
-from gluon_finetune import augment, data, devices, evaluate, imageio, model, synthetic, train
+from gluon_finetune import augment, data, devices, evaluate, imageio, model, synthetic, threads, train
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.errors import UserError
 
-SECTIONS = ("decode", "pipeline", "step", "infer", "head", "amp", "epoch")
+SECTIONS = ("decode", "pipeline", "step", "infer", "head", "amp", "epoch", "book_epoch")
 AMP_TAG = ", bf16 --amp"
 #: resnet18 FLOP per image for a training step (forward 3.63 + backward 7.02 GFLOP at 224 px;
 #: the peer's FlopCounterMode counts); scales with the pixel count.
@@ -105,10 +114,11 @@ class Peer:
         cmd = [self.python, os.path.abspath(PEER_SCRIPT), "--data", self.folder, "--only", only,
                "--tag", "beside-gluon-finetune"]
         if self.quick:
-            cmd += ["--steps", "1", "--warmup", "1", "--epochs", "1"]
-        # As ../shared/bench/README.md runs it: two OpenMP threads (torch takes --threads 2 too),
-        # whatever this process was started with.
-        env = dict(os.environ, OMP_NUM_THREADS="2")
+            cmd += ["--steps", "1", "--warmup", "1", "--epochs", "1", "--epoch-hw", "32"]
+        # Like with like: the peer computes on as many threads as MXNet does here.
+        count = threads.runtime_threads()
+        cmd += ["--threads", str(count)]
+        env = dict(os.environ, OMP_NUM_THREADS=str(count))
         proc = subprocess.run(cmd, cwd=os.path.dirname(os.path.abspath(PEER_SCRIPT)), env=env,
                               capture_output=True, text=True)
         if proc.returncode != 0:
@@ -381,6 +391,48 @@ def bench_epoch(res, args, root, workdir):
         shutil.rmtree(out, ignore_errors=True)
 
 
+def bench_book_epoch(res, args, root, workdir, workers=None):
+    """The peer's ``epoch``: whole epochs of fit() on ``root``, 224 px, batch 32, evaluation excluded.
+
+    fit() runs 1 + ``--reps`` epochs; the first (graph building, workers starting) is
+    the peer's warm-up, and the figure is the median ``train_time`` of the rest.
+    """
+    import shutil
+
+    out = os.path.join(workdir, "run-book-epoch-%d" % os.getpid())
+    shutil.rmtree(out, ignore_errors=True)
+    px = 32 if args.quick else 224
+    result = train.fit(TrainConfig(data=root, out=out, weights=source_params(workdir), seed=0,
+                                   quiet=True, image_size=px, batch_size=32, epochs=1 + args.reps,
+                                   num_workers=workers), log=lambda _: None)
+    n_train = len(train_files(root))
+    used = data.default_workers(n_train, 32) if workers is None else workers
+    count = threads.runtime_threads()
+    res.add("book_epoch", "%d thread%s, %s" % (count, "" if count == 1 else "s", _workers(used)),
+            n_train, [h["train_time"] for h in result.history[1:]], px=px, batch=32, threads=count,
+            workers=used, default=workers is None)
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def book_epochs(res, args, root):
+    """book_epoch here, or once per ``--epoch-grid`` pair in child processes."""
+    if not args.epoch_grid:
+        return bench_book_epoch(res, args, root, os.path.join(CACHE, "runs"))
+    for pair in args.epoch_grid.split(","):
+        count, workers = (int(v) for v in pair.split(":"))
+        cmd = [sys.executable, os.path.abspath(__file__), "--epoch-child", str(workers), "--json",
+               "--data", root, "--reps", str(args.reps)] + (["--quick"] if args.quick else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              env=dict(os.environ, OMP_NUM_THREADS=str(count)))
+        if proc.returncode != 0:
+            raise SystemExit("book_epoch child failed (%s):\n%s" % (" ".join(cmd), proc.stderr[-3000:]))
+        for line in proc.stdout.splitlines():
+            rec = json.loads(line) if line.startswith("{") else {}
+            if rec.get("bench") == "book_epoch":
+                res.records.append(rec)
+                res.emit(rec)
+
+
 def bench_sgemm(res, args):
     n = 2048
     a = mx.nd.random.normal(shape=(n, n))
@@ -440,13 +492,15 @@ def table(res, peer, sgemm, peer_sgemm):
         p = peer.find("train_step", hw=rec["hw"])
         note = ""
         if key[1].endswith(AMP_TAG):
-            note = "bfloat16 mixed precision; the peer in float32"
+            p = peer.find("train_step_bf16", hw=rec["hw"])
+            note = "bfloat16 mixed precision; the peer under bfloat16 autocast"
         elif sgemm and rec.get("gflops"):
             note = "%.0f%% of SGEMM (%.0f GFLOP/s)" % (100 * rec["gflops"] / sgemm, rec["gflops"])
         row("train_step", key[1], p, note)
     for key in sorted(k for k in ours if k[0] == "infer"):
-        row("infer", key[1], peer.find("infer"),
-            "bfloat16 mixed precision; the peer in float32" if key[1].endswith(AMP_TAG) else "")
+        amp = key[1].endswith(AMP_TAG)
+        row("infer", key[1], peer.find("infer_bf16" if amp else "infer"),
+            "bfloat16 mixed precision; the peer under bfloat16 autocast" if amp else "")
     row("head_only", "frozen features, per step", peer.find("linear_probe"))
     row("head_only", "cache: feature pass")
     row("head_only", "cache: head epoch, batch 128")
@@ -458,6 +512,11 @@ def table(res, peer, sgemm, peer_sgemm):
         if full:
             note += "; epoch %.0fx faster" % (full["reps_s"][0] / max(cached["reps_s"][0], 1e-9))
         row("epoch", "head-only, cached features", None, note)
+    for key in sorted(k for k in ours if k[0] == "book_epoch"):
+        rec = ours[key]
+        row("book_epoch", key[1], peer.find("epoch"),
+            "peer: %s persistent workers" % (peer.find("epoch") or {}).get("config", {}).get(
+                "num_workers", "-") if peer.find("epoch") else "")
 
     lines = ["%-15s %-32s %10s %10s %8s  %s" % ("measurement", "variant", "ours img/s", "peer img/s",
                                                "ours/peer", "notes"),
@@ -496,7 +555,12 @@ def parse_args(argv=None):
     p.add_argument("--no-plain", dest="plain", action="store_false",
                    help="skip the plain mxnet.image pipeline used for reference")
     p.add_argument("--epoch-px", type=int, default=224, help="image size of the epoch section")
+    p.add_argument("--epoch-grid", metavar="T:W,...",
+                   help="book_epoch once per threads:workers pair, each in a child process "
+                        "(e.g. 2:0,2:1,2:2,1:2); default: once, with this process's threads and "
+                        "the default workers")
     p.add_argument("--amp-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--epoch-child", type=int, metavar="WORKERS", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(args.only) - set(SECTIONS))
@@ -536,6 +600,10 @@ def main(argv=None):
         return replay(args.replay)
     if args.amp_child:
         return amp_child(args)
+    if args.epoch_child is not None:
+        res = Results(True)
+        bench_book_epoch(res, args, args.data, os.path.join(CACHE, "runs"), args.epoch_child)
+        return 0
     res = Results(args.json)
     root = args.data or image_folder(os.path.join(CACHE, "quick" if args.quick else "images"),
                                      16 if args.quick else 128)
@@ -543,15 +611,16 @@ def main(argv=None):
     peer = Peer(args.peer, os.path.join(root, "train"), args.quick)
     header = dict(impl="gluon-finetune", bench="versions", mxnet=mx.__version__,
                   numpy=np.__version__, python=platform.python_version(), cores=os.cpu_count(),
-                  omp_num_threads=os.environ.get("OMP_NUM_THREADS"),
+                  omp_num_threads=os.environ.get("OMP_NUM_THREADS"), threads=threads.describe(),
                   mxnet_env={k: v for k, v in os.environ.items() if k.startswith("MXNET_")},
                   data=root, images=len(files), load=load(), quick=args.quick,
                   default_workers=data.default_workers(len(files)))
     if args.json:
         print(json.dumps(header), flush=True)
     else:
-        print("gluon-finetune bench: mxnet %s, %d cores, load %.2f, %d training images in %s"
-              % (mx.__version__, os.cpu_count(), header["load"], len(files), root), file=sys.stderr)
+        print("gluon-finetune bench: mxnet %s, %d cores, %s, load %.2f, %d training images in %s"
+              % (mx.__version__, os.cpu_count(), threads.text(header["threads"]), header["load"],
+                 len(files), root), file=sys.stderr)
     sgemm_runs = []
     sections = [
         ("decode", lambda: bench_decode(res, args, files), "decode_only"),
@@ -560,8 +629,8 @@ def main(argv=None):
         ("infer", lambda: bench_infer(res, args), "infer"),
         ("head", lambda: bench_head(res, args, root), "linear_probe"),
         # The float32 sections' peer figures serve as the amp rows' reference when they ran.
-        ("amp", lambda: bench_amp(res, args),
-         None if {"step", "infer"} <= set(args.only) else "train_step,infer"),
+        ("amp", lambda: bench_amp(res, args), "train_step_bf16,infer_bf16"),
+        ("book_epoch", lambda: book_epochs(res, args, root), "epoch"),
     ]
     for _ in range(args.rounds):
         sgemm_runs.append(bench_sgemm(res, args))

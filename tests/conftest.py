@@ -5,6 +5,10 @@ import sys
 
 import pytest
 
+# Before any test module imports mxnet: the package chooses MXNet's thread count
+# (every core), which MXNet reads once, when it loads.
+import gluon_finetune  # noqa: F401,E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

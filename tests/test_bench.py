@@ -53,6 +53,20 @@ def test_amp_section_runs_the_steps_in_bfloat16_in_a_child_process(tiny_hotdog):
     amp = {("train_step", "64 px, hybridized, bf16 --amp"), ("infer", "224 px, batch 8, bf16 --amp")}
     if cpu_has_bf16():
         assert amp <= variants
-        assert "bfloat16 mixed precision; the peer in float32" in proc.stderr
+        assert "bfloat16 mixed precision; the peer under bfloat16 autocast" in proc.stderr
     else:  # the float32 sections still ran; the table says why amp did not
         assert not amp & variants and "amp: skipped: --amp on the CPU computes in bfloat16" in proc.stderr
+
+
+def test_book_epoch_grid_runs_each_pair_on_its_thread_count(tiny_hotdog):
+    proc = run_bench("--quick", "--only", "book_epoch", "--epoch-grid", "1:0,2:1", "--json",
+                     "--data", tiny_hotdog)
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
+    epochs = [r for r in records if r.get("bench") == "book_epoch"]
+    # each child read its count back from the OpenMP runtime MXNet loaded
+    assert [(r["threads"], r["workers"]) for r in epochs] == [(1, 0), (2, 1)]
+    assert [r["variant"] for r in epochs] == ["1 thread, 0 workers", "2 threads, 1 worker"]
+    for r in epochs:  # --quick: 1 warm-up epoch + 1 timed, evaluation excluded
+        assert r["n_per_rep"] == 32 and len(r["reps_s"]) == 1 and r["images_per_s"] > 0
+    assert "book_epoch      1 thread, 0 workers" in proc.stderr

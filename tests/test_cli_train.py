@@ -47,8 +47,11 @@ def test_train_prints_the_books_lines_and_writes_the_run(tiny_hotdog, tiny_sourc
 
 def test_sigkill_leaves_a_loadable_checkpoint_and_resume_finishes(tiny_hotdog, tiny_source, tmp_path):
     out = tmp_path / "run"
+    # Far more epochs than can finish while the test waits for the first checkpoint: the
+    # test waits for that state, whatever the machine's speed, then interrupts.
     proc = start_cli("train", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out,
-                     "--epochs", "30", "--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet")
+                     "--epochs", "100000", "--batch-size", "8", "--image-size", "32", "--seed", "5",
+                     "--quiet")
     try:
         assert wait_for(out / "checkpoints" / "last.json", proc), proc.stderr.read() if proc.stderr else ""
         time.sleep(0.3)
@@ -76,8 +79,11 @@ def test_sigkill_leaves_a_loadable_checkpoint_and_resume_finishes(tiny_hotdog, t
 
 def test_ctrl_c_saves_and_exits_cleanly(tiny_hotdog, tiny_source, tmp_path):
     out = tmp_path / "run"
+    # Far more epochs than can finish while the test waits for the first checkpoint: the
+    # test waits for that state, whatever the machine's speed, then interrupts.
     proc = start_cli("train", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out,
-                     "--epochs", "30", "--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet")
+                     "--epochs", "100000", "--batch-size", "8", "--image-size", "32", "--seed", "5",
+                     "--quiet")
     try:
         assert wait_for(out / "checkpoints" / "last.json", proc)
         proc.send_signal(signal.SIGINT)

@@ -63,7 +63,24 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return run_guarded(args.func, args)
+    return run_guarded(_run_command, args)
+
+
+def _run_command(args):
+    # --threads must reach the environment before the command imports MXNet, which
+    # reads its thread count once, when it loads (see gluon_finetune.threads).
+    if getattr(args, "threads", None) is not None:
+        from ..threads import configure
+
+        configure(args.threads)
+    return args.func(args)
+
+
+def add_threads_option(parser):
+    """``--threads N`` for a command that runs a network (MXNet's OpenMP threads)."""
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="threads MXNet computes with (default: OMP_NUM_THREADS if set, "
+                             "else one per physical core this process may use)")
 
 
 def run_guarded(func, *args):

@@ -1,5 +1,5 @@
 """``gluon-finetune demo``: the book's whole experiment offline, with an HTML report."""
-from . import formatter
+from . import add_threads_option, formatter
 
 DESCRIPTION = """\
 The book's hotdog experiment from start to end, with no network, into one folder:
@@ -52,6 +52,7 @@ def register(sub):
     p.add_argument("--seed", type=int, default=0,
                    help="one seed for data, pretraining and both runs (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 

@@ -1,5 +1,5 @@
 """``gluon-finetune evaluate``: how good is a trained run, class by class."""
-from . import formatter
+from . import add_threads_option, formatter
 
 DESCRIPTION = """\
 Evaluate a training run on a labelled image folder: accuracy, precision, recall
@@ -50,6 +50,7 @@ def register(sub):
                         "AMX (1.3-1.5x faster here); probabilities within ~1e-2 of float32")
     p.add_argument("--json", action="store_true", help="print evaluation.json instead of the table")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 

@@ -1,5 +1,5 @@
 """``gluon-finetune export``: a trained run as files a deployment can load without this package."""
-from . import formatter
+from . import add_threads_option, formatter
 
 DESCRIPTION = """\
 Export a run's network for deployment, with its labels and its test-time
@@ -40,6 +40,7 @@ def register(sub):
     p.add_argument("--checkpoint", default="best", metavar="best|last",
                    help="best test accuracy or last epoch (default: best)")
     p.add_argument("--name", metavar="NAME", help="file name stem (default: the model's name)")
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 

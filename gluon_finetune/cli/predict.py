@@ -1,5 +1,5 @@
 """``gluon-finetune predict``: what a trained run says about new images."""
-from . import formatter
+from . import add_threads_option, formatter
 
 DESCRIPTION = """\
 Classify images with a trained run: one line per image with the predicted class
@@ -45,6 +45,7 @@ def register(sub):
     p.add_argument("--amp", action="store_true",
                    help="mixed precision: float16 on a GPU, bfloat16 on a CPU with AVX512_BF16 or "
                         "AMX (1.3-1.5x faster here); probabilities within ~1e-2 of float32")
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 

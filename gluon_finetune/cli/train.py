@@ -1,5 +1,5 @@
 """``gluon-finetune train``: fine-tune a pretrained network on an image folder."""
-from . import formatter
+from . import add_threads_option, formatter
 
 DESCRIPTION = """\
 Fine-tune an ImageNet-pretrained network on an image folder, as the book does:
@@ -81,6 +81,7 @@ def add_training_options(p):
                         "here), refused on other CPUs. Weights stay float32")
     g.add_argument("--seed", type=int, help="random seed (default: drawn once and saved in config.json)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_threads_option(g)
 
 
 def config_from_args(args, mode="finetune"):
