@@ -509,7 +509,8 @@ def _auto_workers(n_files):
     # holds the GIL), 2 processes 1280-1400 when the cores are idle and no better
     # than one process when another job holds a core. So a pool, but not for
     # small folders, where its start-up costs more than it saves.
-    return 0 if n_files < _POOL_MIN_FILES else default_workers()
+    cores = _cores()
+    return 0 if n_files < _POOL_MIN_FILES or cores < 2 else min(cores, 4)
 
 
 def _probe(path):
@@ -771,10 +772,13 @@ def folder_loader(dataset, augs, batch_size, num_workers=0, seed=None):
 
 
 def default_workers(n_images=None, batch_size=128):
-    """Loader worker processes for this machine: one per core, up to 4, or 0 for tiny sets.
+    """Loader worker processes for this machine: one per 4 cores (1 to 4), or 0 for tiny sets.
 
-    Each worker takes one core (one thread), so on ``c`` cores ``c`` workers
-    keep the input pipeline off the training process. A set of fewer than
+    The training process computes on every core (:mod:`gluon_finetune.threads`)
+    and decoding plus the uint8 augmentations cost far less per image than a
+    training step, so a few single-threaded workers keep the input ahead
+    without taking cores from the step (the README's Performance section has
+    the measurement behind the choice). A set of fewer than
     :data:`MIN_IMAGES_FOR_WORKERS` images (or under two batches) is loaded
     in-process: starting the worker processes costs more than they save.
     """
@@ -783,7 +787,7 @@ def default_workers(n_images=None, batch_size=128):
         return 0
     if n_images is not None and (n_images < MIN_IMAGES_FOR_WORKERS or n_images < 2 * batch_size):
         return 0
-    return min(cores, 4)
+    return min(4, max(1, cores // 4))
 
 
 #: Below this many training images :func:`default_workers` loads in-process.

@@ -22,9 +22,23 @@ import sys
 #: The variables through which a user chooses MXNet's thread count.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")
 
+#: Set beside ``OMP_NUM_THREADS`` when this package chose the count, so that a child
+#: process (which inherits both) chooses again for itself instead of taking the
+#: parent's automatic count for a user's choice.
+AUTO_MARKER = "GLUON_FINETUNE_AUTO_THREADS"
+
+
+def _user_choice(environ):
+    auto = environ.get(AUTO_MARKER)
+    for name in THREAD_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value and not (name == "OMP_NUM_THREADS" and value == auto):
+            return name, value
+    return None
+
+
 #: What the user had set before this package was imported (None: nothing).
-_USER_CHOICE = next(((name, os.environ[name]) for name in THREAD_VARIABLES
-                     if os.environ.get(name, "").strip()), None)
+_USER_CHOICE = _user_choice(os.environ)
 
 #: How the count in force was chosen: "cores", "--threads", or a variable's name.
 _source = None
@@ -123,13 +137,14 @@ def configure(threads=None):
             raise UserError("--threads must be at least 1, got %d" % threads)
         os.environ["OMP_NUM_THREADS"] = str(threads)
         os.environ.pop("MXNET_OMP_MAX_THREADS", None)
+        os.environ.pop(AUTO_MARKER, None)
         _source = "--threads"
         return threads
     if _USER_CHOICE is not None:
         _source = _USER_CHOICE[0]
         return _parse(_USER_CHOICE[1])
     count = physical_cores()
-    os.environ["OMP_NUM_THREADS"] = str(count)
+    os.environ["OMP_NUM_THREADS"] = os.environ[AUTO_MARKER] = str(count)
     _source = "cores"
     return count
 

@@ -104,8 +104,8 @@ class Results:
 class Peer:
     """The book's PyTorch pipeline, run section by section with ``python`` on the same folder."""
 
-    def __init__(self, python, folder, quick):
-        self.python, self.folder, self.quick = python, folder, quick
+    def __init__(self, python, folder, quick, epoch_px=None):
+        self.python, self.folder, self.quick, self.epoch_px = python, folder, quick, epoch_px
         self.records = []
 
     def run(self, only, as_json):
@@ -115,9 +115,12 @@ class Peer:
                "--tag", "beside-gluon-finetune"]
         if self.quick:
             cmd += ["--steps", "1", "--warmup", "1", "--epochs", "1", "--epoch-hw", "32"]
-        # Like with like: the peer computes on as many threads as MXNet does here.
+        # Like with like: the peer computes on as many threads as MXNet does here, and its
+        # epoch runs at the image size of ours.
         count = threads.runtime_threads()
         cmd += ["--threads", str(count)]
+        if self.epoch_px and not self.quick:
+            cmd += ["--epoch-hw", str(self.epoch_px)]
         env = dict(os.environ, OMP_NUM_THREADS=str(count))
         proc = subprocess.run(cmd, cwd=os.path.dirname(os.path.abspath(PEER_SCRIPT)), env=env,
                               capture_output=True, text=True)
@@ -392,7 +395,7 @@ def bench_epoch(res, args, root, workdir):
 
 
 def bench_book_epoch(res, args, root, workdir, workers=None):
-    """The peer's ``epoch``: whole epochs of fit() on ``root``, 224 px, batch 32, evaluation excluded.
+    """The peer's ``epoch``: whole epochs of fit() on ``root``, batch 32, evaluation excluded.
 
     fit() runs 1 + ``--reps`` epochs; the first (graph building, workers starting) is
     the peer's warm-up, and the figure is the median ``train_time`` of the rest.
@@ -401,7 +404,7 @@ def bench_book_epoch(res, args, root, workdir, workers=None):
 
     out = os.path.join(workdir, "run-book-epoch-%d" % os.getpid())
     shutil.rmtree(out, ignore_errors=True)
-    px = 32 if args.quick else 224
+    px = args.epoch_px
     result = train.fit(TrainConfig(data=root, out=out, weights=source_params(workdir), seed=0,
                                    quiet=True, image_size=px, batch_size=32, epochs=1 + args.reps,
                                    num_workers=workers), log=lambda _: None)
@@ -421,7 +424,8 @@ def book_epochs(res, args, root):
     for pair in args.epoch_grid.split(","):
         count, workers = (int(v) for v in pair.split(":"))
         cmd = [sys.executable, os.path.abspath(__file__), "--epoch-child", str(workers), "--json",
-               "--data", root, "--reps", str(args.reps)] + (["--quick"] if args.quick else [])
+               "--data", root, "--reps", str(args.reps), "--epoch-px", str(args.epoch_px)] + \
+            (["--quick"] if args.quick else [])
         proc = subprocess.run(cmd, capture_output=True, text=True,
                               env=dict(os.environ, OMP_NUM_THREADS=str(count)))
         if proc.returncode != 0:
@@ -554,7 +558,8 @@ def parse_args(argv=None):
                         "report medians over rounds: steadier ratios on a busy machine (default: 1)")
     p.add_argument("--no-plain", dest="plain", action="store_false",
                    help="skip the plain mxnet.image pipeline used for reference")
-    p.add_argument("--epoch-px", type=int, default=224, help="image size of the epoch section")
+    p.add_argument("--epoch-px", type=int, default=224,
+                   help="image size of the epoch and book_epoch sections (default: 224)")
     p.add_argument("--epoch-grid", metavar="T:W,...",
                    help="book_epoch once per threads:workers pair, each in a child process "
                         "(e.g. 2:0,2:1,2:2,1:2); default: once, with this process's threads and "
@@ -608,7 +613,7 @@ def main(argv=None):
     root = args.data or image_folder(os.path.join(CACHE, "quick" if args.quick else "images"),
                                      16 if args.quick else 128)
     files = train_files(root)
-    peer = Peer(args.peer, os.path.join(root, "train"), args.quick)
+    peer = Peer(args.peer, os.path.join(root, "train"), args.quick, args.epoch_px)
     header = dict(impl="gluon-finetune", bench="versions", mxnet=mx.__version__,
                   numpy=np.__version__, python=platform.python_version(), cores=os.cpu_count(),
                   omp_num_threads=os.environ.get("OMP_NUM_THREADS"), threads=threads.describe(),

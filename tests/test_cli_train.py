@@ -163,7 +163,7 @@ def test_amp_on_the_cpu_trains_in_bfloat16_where_the_cpu_has_it(tiny_hotdog, tin
         assert not out.exists()
         return
     assert proc.returncode == 0, proc.stderr
-    assert "on cpu(0) in bfloat16 mixed precision" in proc.stdout.splitlines()[0]
+    assert "on cpu(0), " in proc.stdout and " in bfloat16 mixed precision" in proc.stdout.splitlines()[0]
     assert "tip:" not in proc.stdout
     history = [json.loads(l) for l in (out / "history.jsonl").read_text().splitlines()]
     assert [h["epoch"] for h in history] == [1, 2] and all(np.isfinite(h["loss"]) for h in history)
@@ -190,4 +190,4 @@ def test_help_tells_what_cache_features_and_workers_do():
     proc = run_cli("train", "--help")
     text = " ".join(proc.stdout.split())
     assert "test-time preprocessing" in text and "no random augmentation" in text
-    assert "one per core" in text and "--amp" in text
+    assert "one per 4 cores" in text and "--amp" in text

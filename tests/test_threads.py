@@ -28,7 +28,8 @@ print("READBACK " + json.dumps({"code": code, "omp": omp}))
 
 def run_driver(*args, env=None, cpus=None):
     """The CLI in a subprocess with no thread variables but ``env``; (readback, CompletedProcess)."""
-    full = {k: v for k, v in os.environ.items() if k not in threads.THREAD_VARIABLES}
+    full = {k: v for k, v in os.environ.items()
+            if k not in threads.THREAD_VARIABLES + (threads.AUTO_MARKER,)}
     full.update(env or {})
     proc = subprocess.run([sys.executable, "-c", DRIVER] + [str(a) for a in args], env=full,
                           capture_output=True, text=True, timeout=300,
@@ -114,6 +115,9 @@ def test_predict_keeps_the_users_variable_and_follows_the_affinity(run_dir, tiny
     if len(cpus) < 2:
         pytest.skip("one CPU: an affinity limit cannot be told apart from the default here")
     assert run_driver(*args, cpus={cpus[0]})[0] == 1
+    # a child of a gluon_finetune process inherits its automatic count, and chooses again
+    inherited = {"OMP_NUM_THREADS": str(len(cpus)), threads.AUTO_MARKER: str(len(cpus))}
+    assert run_driver(*args, env=inherited, cpus={cpus[0]})[0] == 1
 
 
 def test_bad_thread_count_is_a_user_error(cli):

@@ -39,7 +39,7 @@ def add_training_options(p):
                         "normalize); see `gluon-finetune augment --help`")
     g.add_argument("--test-augs", metavar="SPEC", help="test augmentations (default: book_test)")
     g.add_argument("--workers", type=int, metavar="N",
-                   help="data loader processes, one thread each (default: one per core up to 4, "
+                   help="data loader processes, one thread each (default: one per 4 cores, 1 to 4, "
                         "none for sets under 256 images); the images are the same with any number")
     g = p.add_argument_group("model")
     g.add_argument("--model", default="resnet18_v2",
