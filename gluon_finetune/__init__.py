@@ -2,8 +2,9 @@
 
 The library is a set of small modules, each with one job:
 
-- :mod:`gluon_finetune.augment`   aug_list helpers on top of ``mxnet.image``
-- :mod:`gluon_finetune.augspec`   the text spec (``"resized_crop:224,flip"``) for augment lists
+- :mod:`gluon_finetune.augment`   aug_list helpers on top of ``mxnet.image`` (augmenters, the
+  book's lists, the uint8 fast path, the text spec ``"resized_crop:224,flip"``, previews)
+- :mod:`gluon_finetune.constants` ImageNet mean/std and the random-resized crop's defaults
 - :mod:`gluon_finetune.imageio`   reading any image file as RGB ``uint8`` HWC
 - :mod:`gluon_finetune.plots`     every matplotlib figure
 - :mod:`gluon_finetune.threads`   MXNet's OpenMP thread count (every physical core by default)

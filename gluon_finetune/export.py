@@ -70,7 +70,7 @@ def preprocessing_record(steps, input_size=None, output_name=None):
     Parameters
     ----------
     steps : list of dict
-        From :func:`gluon_finetune.predict.preprocessing_steps`.
+        From :func:`gluon_finetune.augment.spec.preprocessing_steps`.
     input_size : (int, int) or None
         The network's input (width, height) after the steps, when fixed.
     output_name : str, optional
@@ -171,7 +171,8 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None):
     import mxnet as mx
 
     from . import __version__
-    from .predict import load_run, preprocessing_steps
+    from .augment.spec import preprocessing_steps
+    from .predict import load_run
     from .rundir import provenance
 
     if format not in FORMATS:

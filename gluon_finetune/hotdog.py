@@ -30,6 +30,7 @@ import sys
 import time
 
 from . import model
+from .constants import RESIZED_CROP_SCALE
 from .errors import UserError
 from .fsutil import atomic_path, read_json, write_json
 
@@ -66,7 +67,7 @@ class Settings:
     source_lr: float
     source_momentum: float
     source_area: float          # smallest crop area (share) of the source task's random crops
-    train_area: float = 0.08    # the same for both runs of the comparison; 0.08 is the book's
+    train_area: float = RESIZED_CROP_SCALE[0]  # the book's; the same for both runs of the comparison
     mistakes: int = 16          # pictures in the mistakes gallery
 
 
@@ -458,7 +459,7 @@ def channel_stats(folder, limit=400):
     return [round(float(v), 4) for v in mean], [round(float(v), 4) for v in std]
 
 
-def augment_specs(size, mean=None, std=None, area=0.08):
+def augment_specs(size, mean=None, std=None, area=RESIZED_CROP_SCALE[0]):
     """The book's training and test lists at ``size`` as specs, normalised with ``mean``/``std``.
 
     Training: random-resized crop (smallest area ``area``, the book's 0.08 by
@@ -471,7 +472,8 @@ def augment_specs(size, mean=None, std=None, area=0.08):
     norm = "normalize"
     if mean is not None:
         norm += ":%s:%s" % ("/".join("%g" % v for v in mean), "/".join("%g" % v for v in std))
-    crop = "resized_crop:%d" % size if area == 0.08 else "resized_crop:%d:%g-1" % (size, area)
+    crop = ("resized_crop:%d" % size if area == RESIZED_CROP_SCALE[0]
+            else "resized_crop:%d:%g-1" % (size, area))
     return ("%s,flip,to_tensor,%s" % (crop, norm),
             "resize:%d,center_crop:%d,to_tensor,%s" % (resize_for_crop(size), size, norm))
 
@@ -483,7 +485,8 @@ def _previews(out, data_dir, seed):
     """The book's augmentation rows on the built-in picture, and a grid of training images."""
     import mxnet as mx
 
-    from . import augment, augspec
+    from . import augment
+    from .augment import spec as augspec
     from .data import show_samples
     from .synthetic import sample_image
 

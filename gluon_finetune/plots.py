@@ -10,8 +10,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
-IMAGENET_STD = np.array([0.229, 0.224, 0.225])
+from .constants import IMAGENET_MEAN, IMAGENET_STD
 
 
 def to_display(img):
@@ -34,7 +33,7 @@ def to_display(img):
         return img
     img = img.astype(np.float64)
     if img.min() < -1e-3:  # normalised: undo the ImageNet statistics
-        img = img * IMAGENET_STD + IMAGENET_MEAN
+        img = img * np.asarray(IMAGENET_STD) + np.asarray(IMAGENET_MEAN)
     elif img.max() > 1.0 + 1e-3:  # float pixels in [0, 255]
         img = img / 255.0
     return np.clip(img, 0.0, 1.0)

@@ -23,7 +23,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from . import augment, augspec, devices
+from . import augment, devices
+from .augment import spec as augspec
 from .config import TrainConfig
 from .errors import UserError
 from .imageio import IMAGE_EXTENSIONS, ImageReadError, is_image_file, read_image
@@ -82,59 +83,6 @@ def run_test_augs(config):
     if config.test_augs:
         return augspec.parse_spec(config.test_augs)
     return augment.test_augs(config.image_size)
-
-
-def preprocessing_steps(augs):
-    """Describe a deterministic test aug_list as plain data, one dict per step.
-
-    The description is what a program without this package (or without MXNet)
-    needs to prepare an image the way the network was tested: see
-    :mod:`gluon_finetune.export`, which writes it as ``preprocessing.json``.
-
-    Returns
-    -------
-    list of dict
-        Steps with ``"op"`` one of ``resize_shorter`` (``size``),
-        ``resize`` (``width``, ``height``), ``min_size`` (``width``, ``height``),
-        ``center_crop`` (``width``, ``height``), ``to_tensor``, ``normalize``
-        (``mean``, ``std``).
-
-    Raises
-    ------
-    UserError
-        For a random augmenter (a flip, a random crop, colour jitter): a test
-        list with one has no fixed meaning to write down.
-    """
-    from mxnet import image
-
-    steps = []
-    for aug in augs:
-        if isinstance(aug, image.ResizeAug):
-            steps.append({"op": "resize_shorter", "size": int(aug.size),
-                          "interpolation": _interp_name(aug.interp)})
-        elif isinstance(aug, image.ForceResizeAug):
-            steps.append({"op": "resize", "width": int(aug.size[0]), "height": int(aug.size[1]),
-                          "interpolation": _interp_name(aug.interp)})
-        elif isinstance(aug, augment.MinSizeAug):
-            steps.append({"op": "min_size", "width": aug.size[0], "height": aug.size[1],
-                          "interpolation": _interp_name(aug.interp)})
-        elif isinstance(aug, image.CenterCropAug):
-            steps.append({"op": "center_crop", "width": int(aug.size[0]), "height": int(aug.size[1]),
-                          "interpolation": _interp_name(aug.interp)})
-        elif isinstance(aug, augment.ToTensorAug):
-            steps.append({"op": "to_tensor", "scale": 1.0 / 255.0, "layout": "CHW"})
-        elif isinstance(aug, augment.NormalizeAug):
-            steps.append({"op": "normalize", "mean": list(aug.mean), "std": list(aug.std)})
-        else:
-            raise UserError("the run's test augmentation %s is random or has no data description; "
-                            "exported models need a fixed test list such as "
-                            "'resize:256,center_crop:224,to_tensor,normalize'" % type(aug).__name__)
-    return steps
-
-
-def _interp_name(code):
-    names = {0: "nearest", 1: "bilinear", 2: "bicubic", 3: "area", 4: "lanczos"}
-    return names.get(int(code), "opencv-%d" % int(code))
 
 
 def _crops_transform(augs, kind, image_size):

@@ -35,7 +35,8 @@ import time
 import mxnet as mx
 from mxnet import autograd, gluon
 
-from . import augment, augspec, data as data_mod, devices, model, threads
+from . import augment, data as data_mod, devices, model, threads
+from .augment import spec as augspec
 from .config import TrainConfig
 from .distributed import Cluster
 from .errors import UserError

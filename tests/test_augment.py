@@ -1,6 +1,7 @@
 """The aug_list helpers on real MXNet NDArrays and real image files."""
-import math
+import os
 import random
+import time
 
 import mxnet as mx
 import numpy as np
@@ -9,6 +10,7 @@ from mxnet import gluon, image
 from PIL import Image
 
 from gluon_finetune import augment as A
+from gluon_finetune.augment import transforms
 from gluon_finetune.errors import UserError
 from gluon_finetune.imageio import read_image
 
@@ -245,22 +247,35 @@ def test_custom_augmenters_dump_like_mxnet_ones():
 
 
 class _Same(gluon.data.Dataset):
-    """Eight identical images, so any difference between outputs comes from augmentation."""
+    """Identical images labelled with the process that loaded them, so any difference
+    between outputs comes from augmentation and each sample says which worker made it."""
 
-    def __init__(self):
+    def __init__(self, n=8, pause=0.0):
         self.img = noise_image(48, 64, seed=9)
+        self.n, self.pause = n, pause
 
     def __len__(self):
-        return 8
+        return self.n
 
     def __getitem__(self, i):
-        return self.img, i
+        time.sleep(self.pause)  # keeps one worker busy, so every worker gets a batch
+        return self.img, os.getpid()
 
 
-def _collect(num_workers, augs):
-    ds = _Same().transform_first(A.AugTransform(augs, seed=3))
+def _collect(num_workers, augs, n=8, pause=0.0):
+    ds = _Same(n, pause).transform_first(A.AugTransform(augs, seed=3))
     loader = gluon.data.DataLoader(ds, batch_size=2, num_workers=num_workers)
     return [(x, y) for x, y in loader]
+
+
+def _first_batch_of_each_worker(batches):
+    """Each worker's first batch (a worker takes its batches in order), by worker pid."""
+    firsts = {}
+    for x, pids in batches:
+        pid = int(pids.asnumpy()[0])
+        assert (pids.asnumpy() == pid).all()  # a batch is made by one worker
+        firsts.setdefault(pid, x.asnumpy())
+    return firsts
 
 
 def test_transform_first_with_two_workers_matches_shapes_of_zero_workers():
@@ -269,9 +284,31 @@ def test_transform_first_with_two_workers_matches_shapes_of_zero_workers():
     assert [(x.shape, x.dtype, y.shape) for x, y in serial] == \
            [(x.shape, x.dtype, y.shape) for x, y in parallel]
     assert len(parallel) == 4
-    # each worker reseeds itself: the two workers do not draw the same crops
-    firsts = [x[0].asnumpy() for x, _ in parallel]
-    assert not all(np.array_equal(firsts[0], f) for f in firsts[1:])
+
+
+def _two_workers_first_batches():
+    firsts = _first_batch_of_each_worker(_collect(2, A.train_augs(32), n=16, pause=0.05))
+    assert len(firsts) == 2, "both workers should have made a batch"
+    return list(firsts.values())
+
+
+def test_each_worker_draws_its_own_crops():
+    # The same image, at the same place in each worker's stream: identically
+    # seeded workers would return the same pixels here.
+    a, b = _two_workers_first_batches()
+    assert not np.array_equal(a, b)
+
+
+def test_identically_seeded_workers_would_be_caught(monkeypatch):
+    # The control for the test above: with every worker reseeded the same way
+    # (the pool forks after the patch), the two first batches are the same pixels.
+    def same_seed_everywhere(base_seed=None):
+        random.seed(0)
+        np.random.seed(0)
+
+    monkeypatch.setattr(transforms, "reseed_worker", same_seed_everywhere)
+    a, b = _two_workers_first_batches()
+    np.testing.assert_array_equal(a, b)
 
 
 def test_seed_everything_repeats_a_run_of_augmentations():

@@ -5,7 +5,7 @@ import pytest
 from mxnet import image
 
 from gluon_finetune import augment as A
-from gluon_finetune.augspec import BOOK_EXAMPLES, known_words, parse_spec, to_spec
+from gluon_finetune.augment.spec import BOOK_EXAMPLES, known_words, parse_spec, to_spec
 from gluon_finetune.errors import UserError
 
 CANONICAL = [
@@ -68,3 +68,20 @@ def test_unknown_word_lists_what_is_accepted():
 def test_to_spec_refuses_augmenters_without_a_word():
     with pytest.raises(ValueError, match="CastAug"):
         to_spec([image.CastAug()])
+
+
+@pytest.mark.parametrize("size", ["200x100", "256x256", "256X256"])
+def test_resize_refuses_two_sides_instead_of_dropping_the_height(size):
+    # resize:S sets the shorter side; WxH would have kept W and silently lost H.
+    with pytest.raises(UserError) as err:
+        parse_spec("flip,resize:%s" % size)
+    message = str(err.value)
+    assert "'resize'" in message and size in message and "force_resize:%s" % size in message
+
+
+def test_resize_and_force_resize_keep_their_meanings():
+    (short,) = parse_spec("resize:256")
+    assert isinstance(short, image.ResizeAug) and short.size == 256
+    (exact,) = parse_spec("force_resize:200x100")
+    assert isinstance(exact, image.ForceResizeAug) and tuple(exact.size) == (200, 100)
+    assert to_spec([short, exact]) == "resize:256,force_resize:200x100"

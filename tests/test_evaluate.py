@@ -13,13 +13,14 @@ from PIL import Image
 from conftest import assert_user_error, run_cli
 from gluon_finetune import plots
 from gluon_finetune.config import TrainConfig
+from gluon_finetune.constants import IMAGENET_MEAN, IMAGENET_STD
 from gluon_finetune.errors import UserError
 from gluon_finetune.evaluate import confusion_matrix, evaluate_run, per_class_metrics, scores
 from gluon_finetune.predict import load_run
 from gluon_finetune.train import fit
 
-MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+MEAN = np.array(IMAGENET_MEAN, dtype=np.float32)
+STD = np.array(IMAGENET_STD, dtype=np.float32)
 
 
 def test_precision_recall_f1_against_hand_computed_values():

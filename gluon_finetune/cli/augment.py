@@ -40,7 +40,8 @@ def register(sub):
 def run(args):
     import mxnet as mx
 
-    from .. import augment, augspec
+    from .. import augment
+    from ..augment import spec as augspec
     from ..errors import UserError
     from ..imageio import read_image
 

@@ -1,4 +1,8 @@
-"""A one-line text spec for aug_lists, for the command line and config files.
+"""aug_lists as text and as data: the one-line spec, and the preprocessing description.
+
+The spec is how the command line and config files name an aug_list; the
+preprocessing description (:func:`preprocessing_steps`) is how an exported
+model tells a program without this package how to prepare its input.
 
 A spec is a comma-separated list of words, each with optional ``:``-separated
 arguments, applied left to right::
@@ -8,7 +12,7 @@ arguments, applied left to right::
 =================================  ============================================
 word                               augmenter
 =================================  ============================================
-``resize:S``                       ``ResizeAug(S)``: shorter side to S
+``resize:S``                       ``ResizeAug(S)``: shorter side to S (one side only)
 ``force_resize:S`` / ``:WxH``      ``ForceResizeAug``: exactly that size
 ``resized_crop:S[:A-B[:R-Q]]``     :class:`RandomResizedCropAug` (area A-B, ratio R-Q)
 ``crop:S`` / ``:WxH``              ``RandomCropAug``
@@ -31,8 +35,11 @@ so ``to_spec(parse_spec(s))`` describes the same augmentations.
 """
 from mxnet import image
 
-from . import augment as A
-from .errors import UserError
+from ..constants import IMAGENET_MEAN, IMAGENET_STD, MAX_SIDE, RESIZED_CROP_RATIO, RESIZED_CROP_SCALE
+from ..errors import UserError
+from .augmenters import (MinSizeAug, NormalizeAug, RandomColorAug, RandomResizedCropAug, ToTensorAug,
+                         VerticalFlipAug)
+from .presets import test_augs, train_augs
 
 #: The augmentations the book's chapter shows, in its order, as spec strings.
 BOOK_EXAMPLES = [
@@ -45,10 +52,6 @@ BOOK_EXAMPLES = [
     "color:0.5:0.5:0.5:0.5",
     "flip,color:0.5:0.5:0.5:0.5,resized_crop:200:0.1-1:0.5-2",
 ]
-
-_DEFAULT_SCALE = (0.08, 1.0)
-_DEFAULT_RATIO = (3.0 / 4.0, 4.0 / 3.0)
-
 
 def _num(word, text, what="a number"):
     try:
@@ -68,10 +71,19 @@ def _size(word, text):
     if len(sides) != 2:
         raise UserError("augmentation %r: %r is not a size (use 224 or WIDTHxHEIGHT such as 200x100)"
                         % (word, text))
-    if not all(0 < s <= A.MAX_SIDE for s in sides):
+    if not all(0 < s <= MAX_SIDE for s in sides):
         raise UserError("augmentation %r: size %s is out of range (1 to %d pixels a side)"
-                        % (word, text, A.MAX_SIDE))
+                        % (word, text, MAX_SIDE))
     return tuple(sides)
+
+
+def _shorter_side(word, text):
+    """``resize``'s one argument: a side length, never WIDTHxHEIGHT (which would lose HEIGHT)."""
+    if "x" in text.lower():
+        raise UserError("augmentation %r: %r is two sides, but resize takes one (the shorter side, "
+                        "as in resize:256); for exactly WIDTHxHEIGHT write force_resize:%s"
+                        % (word, text, text))
+    return _size(word, text)[0]
 
 
 def _range(word, text):
@@ -100,8 +112,8 @@ def _color(word, args):
         else:
             raise UserError("augmentation 'color' takes 1 value (brightness = contrast = "
                             "saturation) or 4 (brightness:contrast:saturation:hue)")
-        return A.RandomColorAug(b, c, s, h)
-    return A.RandomColorAug(**{word: _num(word, args[0])})
+        return RandomColorAug(b, c, s, h)
+    return RandomColorAug(**{word: _num(word, args[0])})
 
 
 def _write_color(aug):
@@ -116,15 +128,15 @@ def _write_color(aug):
 
 def _resized_crop(word, args):
     size = _size(word, args[0])
-    scale = _range(word, args[1]) if len(args) > 1 else _DEFAULT_SCALE
-    ratio = _range(word, args[2]) if len(args) > 2 else _DEFAULT_RATIO
-    return A.RandomResizedCropAug(size, scale=scale, ratio=ratio)
+    scale = _range(word, args[1]) if len(args) > 1 else RESIZED_CROP_SCALE
+    ratio = _range(word, args[2]) if len(args) > 2 else RESIZED_CROP_RATIO
+    return RandomResizedCropAug(size, scale=scale, ratio=ratio)
 
 
 def _write_resized_crop(aug):
     text = "resized_crop:%s" % _fmt_size(aug.size)
-    default_ratio = all(abs(a - b) < 1e-6 for a, b in zip(aug.ratio, _DEFAULT_RATIO))
-    if aug.scale != _DEFAULT_SCALE or not default_ratio:
+    default_ratio = all(abs(a - b) < 1e-6 for a, b in zip(aug.ratio, RESIZED_CROP_RATIO))
+    if aug.scale != RESIZED_CROP_SCALE or not default_ratio:
         text += ":%s-%s" % tuple(_fmt(v) for v in aug.scale)
     if not default_ratio:
         text += ":%s-%s" % tuple(_fmt(v) for v in aug.ratio)
@@ -133,16 +145,16 @@ def _write_resized_crop(aug):
 
 def _normalize(word, args):
     if not args:
-        return A.NormalizeAug()
+        return NormalizeAug()
     if len(args) != 2:
         raise UserError("augmentation 'normalize' takes no value (ImageNet statistics) or "
                         "MEAN/MEAN/MEAN:STD/STD/STD")
     mean, std = ([_num(word, v) for v in a.split("/")] for a in args)
-    return A.NormalizeAug(mean, std)
+    return NormalizeAug(mean, std)
 
 
 def _write_normalize(aug):
-    if aug.mean == tuple(A.IMAGENET_MEAN) and aug.std == tuple(A.IMAGENET_STD):
+    if aug.mean == tuple(IMAGENET_MEAN) and aug.std == tuple(IMAGENET_STD):
         return "normalize"
     return "normalize:%s:%s" % ("/".join(_fmt(v) for v in aug.mean), "/".join(_fmt(v) for v in aug.std))
 
@@ -162,40 +174,40 @@ def _with_prob(cls):
 
 # word -> (builder(word, args), (min args, max args), help text)
 _BUILDERS = {
-    "resize": (lambda w, a: image.ResizeAug(_size(w, a[0])[0], interp=1), (1, 1), "S"),
+    "resize": (lambda w, a: image.ResizeAug(_shorter_side(w, a[0]), interp=1), (1, 1), "S"),
     "force_resize": (lambda w, a: image.ForceResizeAug(_size(w, a[0]), interp=1), (1, 1), "WxH"),
     "resized_crop": (_resized_crop, (1, 3), "S[:AREA_LO-AREA_HI[:RATIO_LO-RATIO_HI]]"),
     "crop": (lambda w, a: image.RandomCropAug(_size(w, a[0]), interp=1), (1, 1), "S|WxH"),
     "center_crop": (lambda w, a: image.CenterCropAug(_size(w, a[0]), interp=1), (1, 1), "S|WxH"),
-    "min_size": (lambda w, a: A.MinSizeAug(_size(w, a[0])), (1, 1), "S|WxH"),
+    "min_size": (lambda w, a: MinSizeAug(_size(w, a[0])), (1, 1), "S|WxH"),
     "flip": (_with_prob(image.HorizontalFlipAug), (0, 1), "[:P]"),
-    "vflip": (_with_prob(A.VerticalFlipAug), (0, 1), "[:P]"),
+    "vflip": (_with_prob(VerticalFlipAug), (0, 1), "[:P]"),
     "gray": (_with_prob(image.RandomGrayAug), (0, 1), "[:P]"),
     "brightness": (_color, (1, 1), "F"),
     "contrast": (_color, (1, 1), "F"),
     "saturation": (_color, (1, 1), "F"),
     "hue": (_color, (1, 1), "F"),
     "color": (_color, (1, 4), "F|B:C:S:H"),
-    "to_tensor": (lambda w, a: A.ToTensorAug(), (0, 0), ""),
+    "to_tensor": (lambda w, a: ToTensorAug(), (0, 0), ""),
     "normalize": (_normalize, (0, 2), "[:M/M/M:S/S/S]"),
-    "book_train": (lambda w, a: A.train_augs(_size(w, a[0]) if a else 224), (0, 1), "[:S]"),
-    "book_test": (lambda w, a: A.test_augs(_size(w, a[0]) if a else 224), (0, 1), "[:S]"),
+    "book_train": (lambda w, a: train_augs(_size(w, a[0]) if a else 224), (0, 1), "[:S]"),
+    "book_test": (lambda w, a: test_augs(_size(w, a[0]) if a else 224), (0, 1), "[:S]"),
 }
 
 # augmenter class -> writer(aug) -> spec word
 _WRITERS = {
     image.ResizeAug: lambda a: "resize:%d" % a.size,
     image.ForceResizeAug: lambda a: "force_resize:%dx%d" % tuple(a.size),
-    A.RandomResizedCropAug: _write_resized_crop,
+    RandomResizedCropAug: _write_resized_crop,
     image.RandomCropAug: lambda a: "crop:%s" % _fmt_size(a.size),
     image.CenterCropAug: lambda a: "center_crop:%s" % _fmt_size(a.size),
-    A.MinSizeAug: lambda a: "min_size:%s" % _fmt_size(a.size),
+    MinSizeAug: lambda a: "min_size:%s" % _fmt_size(a.size),
     image.HorizontalFlipAug: lambda a: "flip" if a.p == 0.5 else "flip:%s" % _fmt(a.p),
-    A.VerticalFlipAug: lambda a: "vflip" if a.p == 0.5 else "vflip:%s" % _fmt(a.p),
+    VerticalFlipAug: lambda a: "vflip" if a.p == 0.5 else "vflip:%s" % _fmt(a.p),
     image.RandomGrayAug: lambda a: "gray" if a.p == 0.5 else "gray:%s" % _fmt(a.p),
-    A.RandomColorAug: _write_color,
-    A.ToTensorAug: lambda a: "to_tensor",
-    A.NormalizeAug: _write_normalize,
+    RandomColorAug: _write_color,
+    ToTensorAug: lambda a: "to_tensor",
+    NormalizeAug: _write_normalize,
 }
 
 
@@ -255,3 +267,57 @@ def to_spec(augs):
                              % (type(aug).__name__, ", ".join(sorted(c.__name__ for c in _WRITERS))))
         words.append(writer(aug))
     return ",".join(words)
+
+
+# --------------------------------------------------------------------------- preprocessing as data
+
+
+def preprocessing_steps(augs):
+    """Describe a deterministic test aug_list as plain data, one dict per step.
+
+    The description is what a program without this package (or without MXNet)
+    needs to prepare an image the way the network was tested: see
+    :mod:`gluon_finetune.export`, which writes it as ``preprocessing.json``.
+
+    Returns
+    -------
+    list of dict
+        Steps with ``"op"`` one of ``resize_shorter`` (``size``),
+        ``resize`` (``width``, ``height``), ``min_size`` (``width``, ``height``),
+        ``center_crop`` (``width``, ``height``), ``to_tensor``, ``normalize``
+        (``mean``, ``std``).
+
+    Raises
+    ------
+    UserError
+        For a random augmenter (a flip, a random crop, colour jitter): a test
+        list with one has no fixed meaning to write down.
+    """
+    steps = []
+    for aug in augs:
+        if isinstance(aug, image.ResizeAug):
+            steps.append({"op": "resize_shorter", "size": int(aug.size),
+                          "interpolation": _interp_name(aug.interp)})
+        elif isinstance(aug, image.ForceResizeAug):
+            steps.append({"op": "resize", "width": int(aug.size[0]), "height": int(aug.size[1]),
+                          "interpolation": _interp_name(aug.interp)})
+        elif isinstance(aug, MinSizeAug):
+            steps.append({"op": "min_size", "width": aug.size[0], "height": aug.size[1],
+                          "interpolation": _interp_name(aug.interp)})
+        elif isinstance(aug, image.CenterCropAug):
+            steps.append({"op": "center_crop", "width": int(aug.size[0]), "height": int(aug.size[1]),
+                          "interpolation": _interp_name(aug.interp)})
+        elif isinstance(aug, ToTensorAug):
+            steps.append({"op": "to_tensor", "scale": 1.0 / 255.0, "layout": "CHW"})
+        elif isinstance(aug, NormalizeAug):
+            steps.append({"op": "normalize", "mean": list(aug.mean), "std": list(aug.std)})
+        else:
+            raise UserError("the run's test augmentation %s is random or has no data description; "
+                            "exported models need a fixed test list such as "
+                            "'resize:256,center_crop:224,to_tensor,normalize'" % type(aug).__name__)
+    return steps
+
+
+def _interp_name(code):
+    names = {0: "nearest", 1: "bilinear", 2: "bicubic", 3: "area", 4: "lanczos"}
+    return names.get(int(code), "opencv-%d" % int(code))

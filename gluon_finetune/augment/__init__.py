@@ -1,0 +1,50 @@
+"""aug_lists: image augmentation as plain lists of ``mxnet.image`` augmenters.
+
+An *aug_list* is a Python list of callables, each taking an image and returning
+an image, applied in order. MXNet's built-in augmenters and the ones added here
+mix freely in one list. This package is the public face other Gluon projects
+import (``from gluon_finetune.augment import train_augs, AugTransform``); each
+job has its own module:
+
+- :mod:`~gluon_finetune.augment.augmenters`  the augmenters ``mxnet.image`` lacks,
+  :func:`apply_aug_list` and :func:`apply_aug_list_batch`
+- :mod:`~gluon_finetune.augment.presets`     the book's lists and the Gluon write-up's
+- :mod:`~gluon_finetune.augment.crops`       test-time five and ten crops
+- :mod:`~gluon_finetune.augment.fastpath`    the uint8 NumPy/OpenCV twins of the lists
+- :mod:`~gluon_finetune.augment.transforms`  dataset transforms (:class:`AugTransform`)
+- :mod:`~gluon_finetune.augment.spec`        the one-line text spec and the
+  preprocessing description of a test list
+- :mod:`~gluon_finetune.augment.previews`    the book's preview grids
+
+The numbers they share (ImageNet mean and std, the random-resized crop's
+defaults) live in :mod:`gluon_finetune.constants`.
+
+Example
+-------
+>>> import mxnet as mx
+>>> from gluon_finetune.augment import apply_aug_list, train_augs
+>>> img = mx.nd.random.uniform(0, 255, (300, 400, 3)).astype("uint8")
+>>> apply_aug_list(img, train_augs()).shape
+(3, 224, 224)
+"""
+from ..constants import IMAGENET_MEAN, IMAGENET_STD, MAX_SIDE
+from ..plots import show_images
+from ..seeding import seed_everything
+from .augmenters import (MinSizeAug, NormalizeAug, RandomColorAug, RandomResizedCropAug, ToTensorAug,
+                         VerticalFlipAug, apply_aug_list, apply_aug_list_batch)
+from .crops import five_crop, ten_crop
+from .fastpath import AugPlan, compile_aug_list, single_thread_opencv
+from .presets import resize_for_crop, simple_test_augs, simple_train_augs, test_augs, train_augs
+from .previews import apply, preview
+from .spec import BOOK_EXAMPLES, known_words, parse_spec, preprocessing_steps, to_spec
+from .transforms import AugTransform, CropsTransform
+
+__all__ = [
+    "IMAGENET_MEAN", "IMAGENET_STD", "MAX_SIDE", "apply_aug_list", "apply_aug_list_batch",
+    "train_augs", "test_augs", "simple_train_augs", "simple_test_augs", "resize_for_crop",
+    "VerticalFlipAug", "RandomResizedCropAug", "RandomColorAug", "MinSizeAug",
+    "ToTensorAug", "NormalizeAug", "five_crop", "ten_crop", "CropsTransform",
+    "AugTransform", "AugPlan", "compile_aug_list", "single_thread_opencv", "apply", "preview",
+    "show_images", "seed_everything", "BOOK_EXAMPLES", "known_words", "parse_spec", "to_spec",
+    "preprocessing_steps",
+]
