@@ -129,6 +129,28 @@ def test_junk_files_are_ignored_and_reported(tmp_path):
     assert not report.warnings  # ignoring junk is not a problem
 
 
+def test_training_evaluate_and_predict_list_the_same_images(tmp_path):
+    from gluon_finetune.evaluate import evaluation_items
+    from gluon_finetune.predict import image_files
+
+    root = make_tree(tmp_path / "photos", {"cat": 3, "dog": 3})
+    images = sorted(os.path.join(root, c, "%05d.jpg" % i) for c in ("cat", "dog") for i in range(3))
+    write_image(os.path.join(root, "cat", ".hidden.jpg"))
+    write_bytes(os.path.join(root, "dog", "notes.txt"), b"junk")
+    # What a zip made on macOS carries: resource forks, some under a name without a dot.
+    write_bytes(os.path.join(root, "__MACOSX", "cat", "._00000.jpg"), b"junk")
+    write_image(os.path.join(root, "__MACOSX", "cat", "00000.jpg"))
+
+    report = D.scan_folder(root)
+    assert report.classes == ["cat", "dog"]
+    trained = sorted(path for s in ("train", "test") for path, _ in report.items[s])
+    evaluated, _ = evaluation_items(root, ["cat", "dog"])
+    predicted = image_files([root])
+    assert trained == images
+    assert evaluated == [(path, int(path.split(os.sep)[-2] == "dog")) for path in images]
+    assert predicted == [(path, None) for path in images]
+
+
 def test_mismatched_classes_name_the_missing_ones_on_each_side(tmp_path):
     root = make_tree(tmp_path, {"train/cat": 2, "train/dog": 2, "train/emu": 2,
                                 "test/cat": 2, "test/dog": 2, "test/yak": 2})
