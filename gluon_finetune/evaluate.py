@@ -242,7 +242,8 @@ def evaluation_items(data, run_classes, run_config=None):
       the run held out for testing (its ``--split``, same seed);
     - any other ``data/<class>/``: every image.
 
-    Files are listed, not decoded (:func:`gluon_finetune.data.scan_folder`);
+    Files are listed, not decoded, by the lister training uses
+    (:func:`gluon_finetune.data.scan_folder`, :func:`gluon_finetune.data.list_classes`);
     :func:`evaluate_run` skips the ones that turn out unreadable.
 
     Raises
@@ -258,11 +259,10 @@ def evaluation_items(data, run_classes, run_config=None):
     layout = data_mod.find_layout(data)
     if layout == data_mod.SINGLE and not same:
         # Every image counts, and a class may have few or none: no split, no minimum.
-        classes = sorted(d for d in os.listdir(data) if not d.startswith(".")
-                         and os.path.isdir(os.path.join(data, d)))
+        files = data_mod.list_classes(data)
+        classes = sorted(files)
         _check_classes(data, classes, run_classes)
-        items = [(path, label) for label, c in enumerate(classes)
-                 for path in _images_in(os.path.join(data, c))]
+        items = [(path, label) for label, c in enumerate(classes) for path in files[c]]
         if not items:
             raise UserError("the class folders of %s hold no image files" % data)
         return items, "%s, every image (%d)" % (data, len(items))
@@ -275,14 +275,6 @@ def evaluation_items(data, run_classes, run_config=None):
         what = "%s, the %d images (%g%%) the run held out for testing" % (
             data, len(items), 100 * report.split)
     return items, what
-
-
-def _images_in(folder):
-    from .imageio import is_image_file
-
-    return [os.path.join(folder, f) for f in sorted(os.listdir(folder))
-            if not f.startswith(".") and is_image_file(f)
-            and os.path.isfile(os.path.join(folder, f))]
 
 
 def _check_classes(data, classes, run_classes):

@@ -9,7 +9,7 @@ and ``scripts/train_hotdog.py``. It reads top to bottom as the steps of the book
 2. **source weights**: a ``.params`` file the caller names, else the ImageNet
    weights when they are already in the model cache, else a *synthetic source
    model*: ``resnet18_v2`` pretrained here from scratch on the ten-class
-   synthetic source task (:mod:`gluon_finetune.synthetic`), checked on its test
+   synthetic source task (:mod:`gluon_finetune.data.synthetic`), checked on its test
    set and saved with a JSON sidecar in ``OUT/source/``;
 3. **previews**: the book's augmentations of a picture and a grid of training images;
 4. **fine-tune vs scratch**: :func:`gluon_finetune.experiment.compare`, equal
@@ -284,7 +284,7 @@ def _override(settings, **values):
 
 
 def _choose_data(out, given, settings, seed, data_root, quiet, log):
-    from . import download
+    from .data import download
 
     if given:
         log("data: your folder %s" % given)
@@ -313,7 +313,7 @@ def _choose_data(out, given, settings, seed, data_root, quiet, log):
 
 def _synthetic_set(folder, task, train, test, size, seed, quiet):
     """A synthetic set in ``folder``: reused when complete with these settings, else drawn."""
-    from . import synthetic
+    from .data import synthetic
 
     want = {"task": task, "seed": int(seed), "size": list(size), "n_per_class": int(train),
             "n_test_per_class": int(test), "complete": True}
@@ -358,7 +358,7 @@ def _synthetic_source(out, settings, seed, model_name, quiet, log):
     """Pretrain ``model_name`` on the synthetic source task, or reuse an earlier one."""
     from .config import TrainConfig
     from .rundir import provenance
-    from .synthetic import SOURCE_CLASSES
+    from .data.synthetic import SOURCE_CLASSES
     from .train import fit
 
     folder = os.path.join(out, "source")
@@ -488,7 +488,7 @@ def _previews(out, data_dir, seed):
     from . import augment
     from .augment import spec as augspec
     from .data import show_samples
-    from .synthetic import sample_image
+    from .data.synthetic import sample_image
 
     augment.seed_everything(seed)
     rows = [(spec, augspec.parse_spec(spec)) for spec in augspec.BOOK_EXAMPLES]

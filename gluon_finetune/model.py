@@ -211,7 +211,7 @@ def download_pretrained(name, root=None, quiet=False):
     """
     import zipfile
 
-    from .download import DownloadError, download_file
+    from .data.download import DownloadError, download_file
     from .fsutil import atomic_path
 
     info = pretrained_file_info(name, root)

@@ -26,8 +26,9 @@ import numpy as np
 from . import augment, devices
 from .augment import spec as augspec
 from .config import TrainConfig
+from .data import list_images
 from .errors import UserError
-from .imageio import IMAGE_EXTENSIONS, ImageReadError, is_image_file, read_image
+from .imageio import IMAGE_EXTENSIONS, ImageReadError, read_image
 from .rundir import RunDir
 
 #: The checkpoints a run folder points at, best test accuracy first.
@@ -165,20 +166,22 @@ def _is_batch(images):
 def image_files(inputs):
     """Expand files and folders into a list of ``(path, error)``.
 
-    A folder contributes every image file below it (sorted, recursively, hidden
-    files and folders skipped); a folder with none becomes one entry with an
-    error. A path given by name is always kept, image extension or not, so that
-    a mistake in it is reported rather than skipped.
+    A folder contributes every image file below it, as
+    :func:`gluon_finetune.data.list_images` lists them with ``recursive=True``
+    (sorted, hidden files and folders and ``__MACOSX`` skipped); a folder with
+    none, or one that cannot be listed, becomes one entry with an error. A path
+    given by name is always kept, image extension or not, so that a mistake in
+    it is reported rather than skipped.
     """
     out = []
     for item in inputs:
         path = os.fspath(item)
         if os.path.isdir(path):
-            found = []
-            for folder, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(os.path.join(folder, f) for f in sorted(files)
-                             if not f.startswith(".") and is_image_file(f))
+            try:
+                found = list_images(path, recursive=True)
+            except UserError as err:
+                out.append((path, str(err)))
+                continue
             if found:
                 out.extend((f, None) for f in found)
             else:

@@ -106,9 +106,10 @@ def render(record, image_src):
     if source.get("warning"):
         parts.append('<p class="warning">Warning: %s.</p>' % _e(source["warning"]))
     if data.get("kind") == "synthetic":
-        parts.append("<p>The data are synthetic pictures drawn by <code>gluon_finetune.synthetic"
-                     "</code> (%s), a smaller stand-in for the book's 1000 + 1000 training and "
-                     "400 + 400 test photos, so that the whole experiment runs offline in minutes. "
+        parts.append("<p>The data are synthetic pictures drawn by <code>"
+                     "gluon_finetune.data.synthetic</code> (%s), a smaller stand-in for the "
+                     "book's 1000 + 1000 training and 400 + 400 test photos, so that the "
+                     "whole experiment runs offline in minutes. "
                      "The numbers are about these pictures, not about real hotdogs.</p>"
                      % _e(data["label"]))
 

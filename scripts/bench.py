@@ -41,8 +41,9 @@ import gluon_finetune  # noqa: F401  (before mxnet: it chooses MXNet's thread co
 import mxnet as mx
 import numpy as np
 
-from gluon_finetune import augment, data, devices, evaluate, imageio, model, synthetic, threads, train
+from gluon_finetune import augment, data, devices, evaluate, imageio, model, threads, train
 from gluon_finetune.config import TrainConfig
+from gluon_finetune.data import synthetic
 from gluon_finetune.errors import UserError
 
 SECTIONS = ("decode", "pipeline", "step", "infer", "head", "amp", "epoch", "book_epoch")

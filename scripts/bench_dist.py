@@ -98,7 +98,8 @@ def throughput(work, args, freeze, workers, rep):
 def prepare(work, args):
     import mxnet as mx
 
-    from gluon_finetune import model, synthetic
+    from gluon_finetune import model
+    from gluon_finetune.data import synthetic
 
     synthetic.generate(os.path.join(work, "hotdog"), task="hotdog", n_per_class=args.images // 2,
                        n_test_per_class=8, size=(args.image_size, args.image_size + 16), seed=0, quiet=True)

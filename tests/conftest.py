@@ -38,7 +38,7 @@ def cli():
 @pytest.fixture(scope="session")
 def tiny_hotdog(tmp_path_factory):
     """A small synthetic hotdog folder (16 + 16 training, 8 + 8 test images of 40-60 px)."""
-    from gluon_finetune import synthetic
+    from gluon_finetune.data import synthetic
 
     out = str(tmp_path_factory.mktemp("data") / "hotdog")
     synthetic.generate(out, task="hotdog", n_per_class=16, n_test_per_class=8, size=(40, 60),

@@ -16,7 +16,9 @@ from PIL import Image
 from gluon_finetune import augment
 from gluon_finetune import data as D
 from gluon_finetune.errors import UserError
+from gluon_finetune.evaluate import evaluation_items
 from gluon_finetune.imageio import ImageReadError
+from gluon_finetune.predict import image_files
 
 from conftest import assert_user_error
 
@@ -127,6 +129,39 @@ def test_junk_files_are_ignored_and_reported(tmp_path):
     assert ".ipynb_checkpoints" not in report.classes
     assert "ignored 6 entries" in report.summary() and ".jpeg" in report.summary()
     assert not report.warnings  # ignoring junk is not a problem
+
+
+def test_training_evaluate_and_predict_list_the_same_images(tmp_path):
+    root = make_tree(tmp_path / "photos", {"cat": 3, "dog": 3})
+    images = sorted(os.path.join(root, c, "%05d.jpg" % i) for c in ("cat", "dog") for i in range(3))
+    write_image(os.path.join(root, "cat", ".hidden.jpg"))
+    write_bytes(os.path.join(root, "dog", "notes.txt"), b"junk")
+    # What a zip made on macOS carries: resource forks, some under a name without a dot.
+    write_bytes(os.path.join(root, "__MACOSX", "cat", "._00000.jpg"), b"junk")
+    write_image(os.path.join(root, "__MACOSX", "cat", "00000.jpg"))
+
+    report = D.scan_folder(root)
+    assert report.classes == ["cat", "dog"]
+    trained = sorted(path for s in ("train", "test") for path, _ in report.items[s])
+    evaluated, _ = evaluation_items(root, ["cat", "dog"])
+    predicted = image_files([root])
+    assert trained == images
+    assert evaluated == [(path, int(path.split(os.sep)[-2] == "dog")) for path in images]
+    assert predicted == [(path, None) for path in images]
+
+
+def test_recursive_listing_goes_file_first_and_does_not_follow_links(tmp_path):
+    root = str(tmp_path)
+    for name in ("b.jpg", "a/c.png", "a/d/e.jpg", ".git/f.jpg", "z.JPEG"):
+        write_image(os.path.join(root, name))
+    os.symlink(os.path.join(root, "a"), os.path.join(root, "loop"))
+    ignored = []
+    found = D.list_images(root, ignored, recursive=True)
+    assert [os.path.relpath(p, root) for p in found] == [
+        "b.jpg", "z.JPEG", os.path.join("a", "c.png"), os.path.join("a", "d", "e.jpg")]
+    assert sorted((os.path.relpath(p, root), r) for p, r in ignored) == [
+        (".git", "hidden"), ("loop", "link to a folder (not followed)")]
+    assert D.list_images(root) == [os.path.join(root, n) for n in ("b.jpg", "z.JPEG")]
 
 
 def test_mismatched_classes_name_the_missing_ones_on_each_side(tmp_path):

@@ -145,7 +145,7 @@ def test_browser_check_can_fail(tmp_path):
 def test_an_extracted_hotdog_set_is_used_without_downloading(tiny_hotdog, tiny_source, tmp_path):
     import shutil
 
-    from gluon_finetune import download
+    from gluon_finetune.data import download
 
     # What `gluon-finetune data download` leaves behind: the folder and its marker.
     datasets = tmp_path / "mxnet-home" / "datasets"

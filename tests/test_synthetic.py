@@ -1,4 +1,4 @@
-"""Tests for gluon_finetune.synthetic and `gluon-finetune data synth`."""
+"""Tests for gluon_finetune.data.synthetic and `gluon-finetune data synth`."""
 import hashlib
 import json
 import os
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gluon_finetune import synthetic as S
+from gluon_finetune.data import synthetic as S
 from gluon_finetune.errors import UserError
 
 

@@ -52,7 +52,7 @@ def run(args):
     if args.image:
         pixels = read_image(args.image)
     else:
-        from ..synthetic import sample_image
+        from ..data.synthetic import sample_image
 
         pixels = sample_image()
     img = mx.nd.array(pixels, dtype="uint8")

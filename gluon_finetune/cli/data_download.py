@@ -61,7 +61,7 @@ def register(actions):
 
 
 def run(args):
-    from ..download import HOTDOG_SHA1, download_hotdog
+    from ..data.download import HOTDOG_SHA1, download_hotdog
 
     path = download_hotdog(root=args.root, archive=args.archive,
                            sha1=args.sha1 or HOTDOG_SHA1, verify=not args.no_verify,

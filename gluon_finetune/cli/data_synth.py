@@ -57,7 +57,7 @@ def register(actions):
 
 
 def run(args):
-    from .. import synthetic
+    from ..data import synthetic
 
     size = synthetic.parse_size(args.size)
     start = time.time()

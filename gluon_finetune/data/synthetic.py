@@ -46,8 +46,8 @@ import re
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .errors import UserError
-from .progress import progress
+from ..errors import UserError
+from ..progress import progress
 
 #: Class folders of the hotdog task, in the book's order.
 HOTDOG_CLASSES = ("hotdog", "not-hotdog")
@@ -882,7 +882,7 @@ def generate(out, task="hotdog", n_per_class=None, n_test_per_class=None, seed=0
         os.remove(path)
 
     classes = list(TASKS[task])
-    meta = {"generator": "gluon_finetune.synthetic", "task": task, "classes": classes,
+    meta = {"generator": "gluon_finetune.data.synthetic", "task": task, "classes": classes,
             "seed": int(seed), "size": list(size), "n_per_class": n_train,
             "n_test_per_class": n_test, "complete": False}
     _write_marker(out, meta)

@@ -33,8 +33,10 @@ import urllib.request
 import uuid
 import zipfile
 
-from .errors import UserError
-from .progress import progress
+from mxnet.base import data_dir
+
+from ..errors import UserError
+from ..progress import progress
 
 #: Where the book (Dive into Deep Learning) keeps ``hotdog.zip``.
 HOTDOG_URL = "http://d2l-data.s3-accelerate.amazonaws.com/hotdog.zip"
@@ -70,10 +72,6 @@ def default_root():
     The same folder ``mxnet.gluon.data.vision`` downloads MNIST and CIFAR into,
     so every Gluon project on the machine shares one cache.
     """
-    # Imported here: importing mxnet costs seconds, which `--help` and callers
-    # that pass `root` should not pay.
-    from mxnet.base import data_dir
-
     return os.path.join(data_dir(), "datasets")
 
 

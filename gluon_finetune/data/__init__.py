@@ -1,0 +1,37 @@
+"""Image folders to batches: one module per step, the common names importable from here.
+
+A dataset is a folder in one of two layouts::
+
+    root/train/<class>/*.jpg        root/<class>/*.jpg
+    root/test/<class>/*.jpg         (split into train and test for you)
+
+- :mod:`~gluon_finetune.data.folders`   the layout, the classes and which files are
+  images (:func:`scan_folder`, :func:`list_images`), :class:`FolderReport`
+- :mod:`~gluon_finetune.data.check`     decode every file before training (:func:`check_folder`)
+- :mod:`~gluon_finetune.data.dataset`   :class:`FolderDataset`, :class:`AugmentedDataset`
+- :mod:`~gluon_finetune.data.loader`    train and test loaders (:func:`make_loaders`)
+- :mod:`~gluon_finetune.data.workers`   how many worker processes, one thread each
+- :mod:`~gluon_finetune.data.samples`   the book's grid of training images
+- :mod:`~gluon_finetune.data.download`  the hotdog archive: download, sha1, safe extraction
+- :mod:`~gluon_finetune.data.synthetic` generated image folders for offline demos and tests
+"""
+from ..imageio import IMAGE_EXTENSIONS
+from .check import check_folder
+from .dataset import AugmentedDataset, FolderDataset
+from .download import download_hotdog
+from .folders import (DEFAULT_SPLIT, SINGLE, TRAIN_TEST, BadFile, DataWarning, FolderReport,
+                      find_layout, is_hidden, list_classes, list_images, scan_folder,
+                      split_files)
+from .loader import (FolderData, FolderLoader, SeededBatches, ShardedBatchSampler,
+                     folder_loader, make_loaders)
+from .samples import Samples, sample_images, show_samples
+from .workers import MIN_IMAGES_FOR_WORKERS, default_workers, limit_worker_threads
+
+__all__ = [
+    "IMAGE_EXTENSIONS", "DEFAULT_SPLIT", "TRAIN_TEST", "SINGLE", "DataWarning", "BadFile",
+    "FolderReport", "find_layout", "scan_folder", "check_folder", "split_files",
+    "list_classes", "list_images", "is_hidden", "FolderDataset", "AugmentedDataset",
+    "FolderData", "make_loaders", "folder_loader", "FolderLoader", "SeededBatches",
+    "ShardedBatchSampler", "MIN_IMAGES_FOR_WORKERS", "default_workers",
+    "limit_worker_threads", "Samples", "sample_images", "show_samples", "download_hotdog",
+]

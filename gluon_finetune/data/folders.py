@@ -1,0 +1,455 @@
+"""Image folders on disk: which layout, which classes, which files count as images.
+
+A dataset is a folder in one of two layouts::
+
+    root/train/<class>/*.jpg        root/<class>/*.jpg
+    root/test/<class>/*.jpg         (split into train and test for you)
+
+:func:`find_layout` tells them apart, :func:`scan_folder` lists classes and image
+files without decoding them (splitting a single folder by a seeded ratio,
+:func:`split_files`) and returns a :class:`FolderReport`. :func:`list_images` is
+the one rule for which files of a folder are images (hidden files and macOS's
+``__MACOSX`` left out, image extensions only): training, ``evaluate`` and
+``predict`` all list folders through it.
+"""
+import os
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import UserError
+from ..imageio import IMAGE_EXTENSIONS, is_image_file
+
+__all__ = [
+    "IMAGE_EXTENSIONS", "DEFAULT_SPLIT", "TRAIN_TEST", "SINGLE", "DataWarning", "BadFile",
+    "FolderReport", "find_layout", "scan_folder", "split_files", "list_classes", "list_images",
+    "is_hidden",
+]
+
+#: Fraction of each class held out for testing when a folder has no test split.
+DEFAULT_SPLIT = 0.2
+
+#: The two layouts :func:`find_layout` recognises.
+TRAIN_TEST = "train/test"
+SINGLE = "single folder"
+
+_MAX_LISTED = 10
+_NOT_IMAGE = "not an image extension"
+
+
+class DataWarning(UserWarning):
+    """A problem in an image folder that was worked around (a skipped or replaced file)."""
+
+
+@dataclass
+class BadFile:
+    """A file with an image extension that does not decode."""
+
+    path: str
+    reason: str
+    split: str
+    class_name: str
+
+
+@dataclass
+class FolderReport:
+    """What :func:`scan_folder` / :func:`check_folder` found in an image folder.
+
+    Attributes
+    ----------
+    root : str
+        The folder given.
+    layout : str
+        ``"train/test"`` or ``"single folder"`` (split by ``split`` and ``split_seed``).
+    classes : list of str
+        Class names, sorted like ``ImageFolderDataset``; ``classes[label]``.
+    counts : dict
+        ``{"train": {class: n}, "test": {class: n}}``, readable images only
+        once checked.
+    bad_files : list of BadFile
+        Files with an image extension that failed to decode (skipped).
+    ignored : list of (str, str)
+        Paths that are not images (hidden files, ``Thumbs.db``, ``.txt``,
+        stray folders) with the reason they were left out.
+    warnings : list of str
+        Problems worked around; empty on a clean folder.
+    split, split_seed : float or None, int or None
+        The held-out fraction and seed of a single-folder layout.
+    checked : bool
+        True when every file was decoded (:func:`check_folder`).
+    items : dict
+        ``{"train": [(path, label), ...], "test": [...]}``, in ImageFolder order
+        (by label, then file name). Not part of :meth:`to_dict`.
+    """
+
+    root: str
+    layout: str
+    classes: list
+    counts: dict
+    bad_files: list = field(default_factory=list)
+    ignored: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    split: float = None
+    split_seed: int = None
+    checked: bool = False
+    seconds: float = 0.0
+    decode_workers: int = 0
+    smallest: tuple = None
+    largest: tuple = None
+    items: dict = field(default_factory=dict, repr=False)
+
+    def num_images(self, split=None):
+        """Number of (readable, once checked) images in ``split``, or in both."""
+        splits = [split] if split else list(self.counts)
+        return sum(sum(self.counts[s].values()) for s in splits)
+
+    def to_dict(self):
+        """The report as plain data (for JSON), without the item lists."""
+        return {
+            "root": _display(self.root), "layout": self.layout,
+            "classes": [_display(c) for c in self.classes],
+            "counts": {s: {_display(k): v for k, v in c.items()} for s, c in self.counts.items()},
+            "bad_files": [dict(path=_display(b.path), reason=_display(b.reason), split=b.split,
+                               class_name=_display(b.class_name)) for b in self.bad_files],
+            "ignored": [dict(path=_display(p), reason=r) for p, r in self.ignored],
+            "warnings": list(self.warnings), "split": self.split,
+            "split_seed": self.split_seed, "checked": self.checked,
+            "seconds": round(self.seconds, 3), "decode_workers": self.decode_workers,
+            "smallest": list(self.smallest) if self.smallest else None,
+            "largest": list(self.largest) if self.largest else None,
+        }
+
+    def summary(self):
+        """A few human-readable lines: layout, a class table, problems."""
+        lines = []
+        if self.layout == TRAIN_TEST:
+            where = "train/ and test/ folders"
+        else:
+            where = "one folder per class, %g%% of each class held out for test (seed %s)" % (
+                100 * self.split, self.split_seed)
+        lines.append("%s: %s, %d classes" % (_display(self.root), where, len(self.classes)))
+        width = max([len(_display(c)) for c in self.classes] + [5])
+        lines.append("  %-*s  %6s  %6s" % (width, "class", "train", "test"))
+        for name in self.classes:
+            lines.append("  %-*s  %6d  %6d" % (width, _display(name), self.counts["train"][name],
+                                                self.counts["test"][name]))
+        lines.append("  %-*s  %6d  %6d" % (width, "total", self.num_images("train"),
+                                            self.num_images("test")))
+        if self.checked:
+            how = ("%d processes" % self.decode_workers if self.decode_workers
+                   else "one process")
+            total = self.num_images() + len(self.bad_files)
+            lines.append("decoded %d files in %.1f s (%s): %s" % (
+                total, self.seconds, how,
+                "%d unreadable, skipped" % len(self.bad_files) if self.bad_files
+                else "all readable"))
+            if self.smallest:
+                lines.append("image sizes: smallest %dx%d px, largest %dx%d px (width x height)"
+                             % (self.smallest + self.largest))
+        for bad in self.bad_files[:_MAX_LISTED]:
+            lines.append("  unreadable: %s: %s" % (self._rel(bad.path), bad.reason))
+        if len(self.bad_files) > _MAX_LISTED:
+            lines.append("  ... and %d more unreadable files" % (len(self.bad_files) - _MAX_LISTED))
+        if self.ignored:
+            shown = ", ".join(self._rel(p) for p, _ in self.ignored[:_MAX_LISTED])
+            more = " and %d more" % (len(self.ignored) - _MAX_LISTED) \
+                if len(self.ignored) > _MAX_LISTED else ""
+            lines.append("ignored %d entries that are not images: %s%s" % (
+                len(self.ignored), shown, more))
+            if any(r == _NOT_IMAGE for _, r in self.ignored):
+                lines.append("  (image extensions, any case: %s)" % " ".join(IMAGE_EXTENSIONS))
+        for text in self.warnings:
+            lines.append("warning: %s" % text)
+        return "\n".join(lines)
+
+    def _rel(self, path):
+        try:
+            return _display(os.path.relpath(path, self.root))
+        except ValueError:  # another drive on Windows
+            return _display(path)
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def find_layout(root):
+    """Tell which layout ``root`` has: ``"train/test"`` or ``"single folder"``.
+
+    Raises
+    ------
+    UserError
+        When ``root`` is missing, holds only one of ``train/`` and ``test/``, holds
+        images without class folders, or is the parent of the real dataset folder.
+    """
+    root = str(root)
+    if not os.path.exists(root):
+        raise UserError("data folder %s does not exist" % _display(root))
+    if not os.path.isdir(root):
+        raise UserError("%s is a file; give the folder that holds train/ and test/ "
+                        "(or one folder per class)" % _display(root))
+    dirs = [d for d in _listdir(root) if not is_hidden(d) and os.path.isdir(os.path.join(root, d))]
+    if "train" in dirs and "test" in dirs:
+        return TRAIN_TEST
+    if "train" in dirs or "test" in dirs:
+        have, missing = ("train", "test") if "train" in dirs else ("test", "train")
+        raise UserError(
+            "%s has %s/ but no %s/: add %s/<class>/ folders beside it, or point at %s "
+            "itself to split it into train and test by --split" % (
+                _display(root), have, missing, missing,
+                _display(os.path.join(root, have))))
+    for d in dirs:
+        sub = os.path.join(root, d)
+        if os.path.isdir(os.path.join(sub, "train")) and os.path.isdir(os.path.join(sub, "test")):
+            raise UserError("%s holds a dataset folder, not class folders: did you mean %s?"
+                            % (_display(root), _display(sub)))
+    if not dirs:
+        loose = [f for f in _listdir(root) if is_image_file(f) and not is_hidden(f)]
+        if loose:
+            raise UserError("%s holds images but no class folders: put the images of each "
+                            "class in a folder of their own, %s/<class>/" % (
+                                _display(root), _display(root)))
+        raise UserError("%s has no class folders: expected %s/train/<class>/ and "
+                        "%s/test/<class>/, or %s/<class>/" % ((_display(root),) * 4))
+    return SINGLE
+
+
+def scan_folder(root, split=None, split_seed=0):
+    """List the classes and image files of ``root`` without decoding them.
+
+    Parameters
+    ----------
+    root : str or path
+        ``root/train/<class>/*`` + ``root/test/<class>/*``, or ``root/<class>/*``.
+    split : float, optional
+        Fraction of each class held out for testing in the single-folder layout
+        (default :data:`DEFAULT_SPLIT`). Ignored, with a warning in the report,
+        when ``root`` already has train/ and test/.
+    split_seed : int
+        Seed of that split: the same files and seed give the same split.
+
+    Returns
+    -------
+    FolderReport
+        With ``checked=False``; ``items`` list every file with an image extension.
+
+    Raises
+    ------
+    UserError
+        Layout problems (see :func:`find_layout`), class folders that differ
+        between train/ and test/, fewer than two classes, a class without images.
+    """
+    root = str(root)
+    layout = find_layout(root)
+    ignored, notes = [], []
+    if layout == TRAIN_TEST:
+        for name in _listdir(root):
+            if name not in ("train", "test"):
+                ignored.append((os.path.join(root, name), "not train/ or test/"))
+        train_files = list_classes(os.path.join(root, "train"), ignored)
+        test_files = list_classes(os.path.join(root, "test"), ignored)
+        _check_same_classes(root, train_files, test_files)
+        classes = sorted(train_files)
+        _check_enough_classes(root, classes)
+        if split is not None:
+            notes.append("split %g ignored: %s already has train/ and test/"
+                         % (split, _display(root)))
+        split, split_seed = None, None
+    else:
+        files = list_classes(root, ignored)
+        classes = sorted(files)
+        _check_enough_classes(root, classes)
+        _check_not_empty(root, {"": files}, ignored)
+        split = DEFAULT_SPLIT if split is None else split
+        train_files, test_files = split_files(files, split, split_seed)
+    by_split = {"train": train_files, "test": test_files}
+    if layout == TRAIN_TEST:
+        _check_not_empty(root, by_split, ignored)
+    items = {s: [(path, label) for label, name in enumerate(classes) for path in f[name]]
+             for s, f in by_split.items()}
+    counts = {s: {name: len(f[name]) for name in classes} for s, f in by_split.items()}
+    return FolderReport(root=root, layout=layout, classes=classes, counts=counts,
+                        ignored=ignored, warnings=notes, split=split,
+                        split_seed=split_seed, items=items)
+
+
+def split_files(files, split, seed=0):
+    """Split each class's files into train and test by a seeded ratio (stratified).
+
+    Each class is shuffled by its own generator, seeded from ``seed`` and the
+    class name, so adding a class does not move the files of the others. A
+    class of ``n >= 2`` files puts ``round(n * split)`` of them in test, at least
+    one and at most ``n - 1``; both sides come back sorted by name.
+
+    Parameters
+    ----------
+    files : dict
+        ``{class: [path, ...]}``.
+    split : float
+        Fraction held out for test, ``0 < split < 1``.
+    seed : int
+
+    Returns
+    -------
+    (dict, dict)
+        ``{class: [path, ...]}`` for train and for test; disjoint.
+    """
+    try:
+        split = float(split)
+    except (TypeError, ValueError):
+        raise UserError("split must be a number between 0 and 1, got %r" % (split,)) from None
+    if not 0.0 < split < 1.0:
+        raise UserError("split must be between 0 and 1 (the fraction held out for "
+                        "testing, e.g. 0.2), got %g" % split)
+    seed = 0 if seed is None else int(seed)
+    train, test = {}, {}
+    for name, paths in files.items():
+        paths = sorted(paths)
+        if len(paths) < 2:
+            raise UserError("class %r has %d image: at least 2 are needed to split it into "
+                            "train and test" % (name, len(paths)))
+        n_test = min(max(int(round(len(paths) * split)), 1), len(paths) - 1)
+        key = zlib.crc32(("%d/%s" % (seed, name)).encode("utf-8", "surrogateescape"))
+        order = np.random.RandomState(key).permutation(len(paths))
+        held = set(order[:n_test].tolist())
+        test[name] = [p for i, p in enumerate(paths) if i in held]
+        train[name] = [p for i, p in enumerate(paths) if i not in held]
+    return train, test
+
+
+def is_hidden(name):
+    """True for a name no lister counts: dot-files and folders, and macOS's ``__MACOSX``."""
+    return name.startswith(".") or name == "__MACOSX"
+
+
+def list_classes(folder, ignored=None):
+    """``{class: [image path, ...]}`` of one folder of class folders.
+
+    Every folder in ``folder`` that is not hidden (:func:`is_hidden`) is a
+    class; its images are :func:`list_images` of it. Anything else goes to
+    ``ignored`` (a list of ``(path, reason)``) when one is given.
+    """
+    classes = {}
+    for name in _listdir(folder):
+        path = os.path.join(folder, name)
+        if is_hidden(name):
+            _note(ignored, path, "hidden")
+        elif not os.path.isdir(path):
+            _note(ignored, path, "not inside a class folder")
+        else:
+            classes[name] = list_images(path, ignored)
+    return classes
+
+
+def list_images(folder, ignored=None, recursive=False):
+    """The image files of ``folder``, sorted by name: the one rule of what counts as an image.
+
+    A file counts when its name is not hidden (:func:`is_hidden`: dot-files,
+    which include macOS's ``._photo.jpg`` resource forks, and ``__MACOSX``) and
+    ends with an image extension (:data:`IMAGE_EXTENSIONS`, any case).
+
+    Parameters
+    ----------
+    folder : str or path
+    ignored : list, optional
+        Receives ``(path, reason)`` for every entry left out.
+    recursive : bool
+        Also list the folders inside, not hidden ones, each after the files
+        beside it (the order of ``os.walk``; links to folders are not followed,
+        folders that cannot be listed are passed over). False leaves folders
+        out, as inside a class folder.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    UserError
+        When ``folder`` itself cannot be listed (permission denied).
+    """
+    folder = str(folder)
+    images, folders = [], []
+    for name in _listdir(folder):
+        path = os.path.join(folder, name)
+        if is_hidden(name):
+            _note(ignored, path, "hidden")
+        elif os.path.isdir(path):
+            if not recursive:
+                _note(ignored, path, "folder inside a class folder (not scanned)")
+            elif os.path.islink(path):
+                _note(ignored, path, "link to a folder (not followed)")
+            else:
+                folders.append(path)
+        elif not is_image_file(name):
+            _note(ignored, path, _NOT_IMAGE)
+        else:
+            images.append(path)
+    for path in folders:
+        try:
+            images.extend(list_images(path, ignored, recursive=True))
+        except UserError:  # a folder inside that cannot be listed is passed over, as os.walk does
+            _note(ignored, path, "cannot be listed (permission denied)")
+    return images
+
+
+def _note(ignored, path, reason):
+    if ignored is not None:
+        ignored.append((path, reason))
+
+
+def _check_same_classes(root, train, test):
+    only_train = sorted(set(train) - set(test))
+    only_test = sorted(set(test) - set(train))
+    if only_train or only_test:
+        parts = []
+        if only_train:
+            parts.append("missing in test/: %s" % ", ".join(map(_display, only_train)))
+        if only_test:
+            parts.append("missing in train/: %s" % ", ".join(map(_display, only_test)))
+        raise UserError("class folders differ between %s and %s (%s); every class needs a "
+                        "folder on both sides" % (
+                            _display(os.path.join(root, "train")),
+                            _display(os.path.join(root, "test")), "; ".join(parts)))
+
+
+def _check_enough_classes(root, classes):
+    if len(classes) < 2:
+        raise UserError("%s has %d class folder%s (%s): a classifier needs at least two" % (
+            _display(root), len(classes), "" if len(classes) == 1 else "s",
+            ", ".join(map(_display, classes)) or "none"))
+
+
+def _check_not_empty(root, by_split, ignored):
+    empty = [(s, name) for s, files in by_split.items() for name, paths in sorted(files.items())
+             if not paths]
+    if not empty:
+        return
+    where = ", ".join(_display(os.path.join(root, s, name)) for s, name in empty)
+    hint = " (image extensions, any case: %s)" % " ".join(IMAGE_EXTENSIONS)
+    n_ignored = sum(1 for p, _ in ignored
+                    if any(os.path.dirname(p) == os.path.join(root, s, n) for s, n in empty))
+    if n_ignored:
+        hint += "; %d other files there were ignored" % n_ignored
+    raise UserError("empty class: %s has no images%s; add images or remove the folder" % (
+        where, hint))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _listdir(folder):
+    try:
+        return sorted(os.listdir(folder))
+    except PermissionError:
+        raise UserError("cannot list %s: permission denied" % _display(folder)) from None
+
+
+def _display(text):
+    """A path that prints anywhere: undecodable bytes shown as \\xNN escapes."""
+    text = str(text)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
