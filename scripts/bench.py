@@ -3,7 +3,7 @@
 
 Every measurement runs the project's own code (``imageio.read_image``,
 ``data.make_loaders``, ``train.train_epoch``, ``evaluate.accuracy``,
-``train.cache_features``, ``train.fit``); this script only times it. With
+``features.cache_features``, ``train.fit``); this script only times it. With
 ``--peer PYTHON`` the peer script ``../shared/bench/peer_torch.py`` (the book's
 torchvision pipeline) runs on the same image folder in the same session,
 section by section between ours, and the table puts its figures and the ratio
@@ -41,7 +41,8 @@ import gluon_finetune  # noqa: F401  (before mxnet: it chooses MXNet's thread co
 import mxnet as mx
 import numpy as np
 
-from gluon_finetune import augment, data, devices, evaluate, imageio, model, synthetic, threads, train
+from gluon_finetune import (augment, data, devices, evaluate, features, imageio, model, synthetic,
+                            threads, train)
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.errors import UserError
 
@@ -347,7 +348,7 @@ def bench_head(res, args, root):
     holder = {}
 
     def extract():
-        holder["cache"] = train.cache_features(net, loaders, config, ctxs, log=lambda _: None)
+        holder["cache"] = features.cache_features(net, loaders, config, ctxs, log=lambda _: None)
 
     n_all = len(loaders.train_set) + len(loaders.test_set)
     secs = timed(extract, 1, warmup=0)
@@ -356,10 +357,10 @@ def bench_head(res, args, root):
     config = TrainConfig(quiet=True, freeze_features=True, cache_features=True,
                          batch_size=128).resolved()
     cache = holder["cache"]
-    feats = train.FeatureBatches(cache.train.features, cache.train.labels,
-                                 mx.gluon.data.BatchSampler(
-                                     mx.gluon.data.RandomSampler(len(cache.train.features)), 128,
-                                     "keep"))
+    feats = features.FeatureBatches(cache.train.features, cache.train.labels,
+                                    mx.gluon.data.BatchSampler(
+                                        mx.gluon.data.RandomSampler(len(cache.train.features)),
+                                        128, "keep"))
     trainer = train.make_trainer(net, config, steps_per_epoch=len(feats))
     secs = timed(lambda: train.train_epoch(head, feats, trainer, loss_fn, ctxs, config),
                  max(args.reps, 5))

@@ -14,7 +14,8 @@ from conftest import assert_user_error, run_cli
 from gluon_finetune import plots
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.errors import UserError
-from gluon_finetune.evaluate import confusion_matrix, evaluate_run, per_class_metrics, scores
+from gluon_finetune.evaluate import evaluate_run
+from gluon_finetune.metrics import confusion_matrix, per_class_metrics, scores
 from gluon_finetune.predict import load_run
 from gluon_finetune.train import fit
 
