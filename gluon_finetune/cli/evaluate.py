@@ -20,7 +20,8 @@ mirror images) is averaged; both accuracies are reported, with and without.
 
 Writes OUT/evaluation.json (every number and every image's prediction),
 OUT/confusion.png and OUT/mistakes.png (plus OUT/confusion-<tta>.png with --tta).
-OUT defaults to RUN/eval and is overwritten by the next evaluation there."""
+OUT defaults to RUN/eval and is overwritten by the next evaluation there; a
+folder holding other files is refused."""
 
 EPILOG = """\
 examples:
@@ -38,7 +39,9 @@ def register(sub):
     p.add_argument("--data", required=True, metavar="DIR", help="labelled image folder")
     p.add_argument("--tta", metavar="five-crop|ten-crop",
                    help="also average the softmax over test-time crops")
-    p.add_argument("--out", metavar="DIR", help="where to write the results (default: RUN_DIR/eval)")
+    p.add_argument("--out", metavar="DIR",
+                   help="where to write the results: new, empty, or an earlier evaluation's "
+                        "(default: RUN_DIR/eval)")
     p.add_argument("--mistakes", type=int, default=16, metavar="N",
                    help="mistakes to draw, most confident first (default: 16)")
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="(default: 32)")
