@@ -163,7 +163,8 @@ def test_amp_on_the_cpu_trains_in_bfloat16_where_the_cpu_has_it(tiny_hotdog, tin
         assert not out.exists()
         return
     assert proc.returncode == 0, proc.stderr
-    assert "on cpu(0) in bfloat16 mixed precision" in proc.stdout.splitlines()[0]
+    first = proc.stdout.splitlines()[0]  # "on cpu(0), N threads (...) in bfloat16 mixed precision"
+    assert " on cpu(0), " in first and " in bfloat16 mixed precision:" in first, first
     assert "tip:" not in proc.stdout
     history = [json.loads(l) for l in (out / "history.jsonl").read_text().splitlines()]
     assert [h["epoch"] for h in history] == [1, 2] and all(np.isfinite(h["loss"]) for h in history)
