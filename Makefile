@@ -2,7 +2,7 @@
 #   make demo   set up .venv with the CPU extra and run the offline main job
 #               (gluon-finetune demo: runs/demo/report.html)
 #   make test   set up .venv with the CPU and test extras (and Debian's chromium, for
-#               the report's browser test) and run the whole suite
+#               the report's browser test), run the linter (ruff) and the whole suite
 # Each target creates the virtual environment when it is missing and re-installs
 # only when setup.cfg changed since the last install.
 
@@ -19,6 +19,7 @@ demo: $(VENV)/.installed-cpu
 	$(BIN)/gluon-finetune demo
 
 test: $(VENV)/.installed-test $(DEPLOY)/.installed $(VENV)/.chromium
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
 
 $(VENV)/bin/python:

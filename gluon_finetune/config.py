@@ -5,12 +5,13 @@ weight decay 0.001, batch 128, 5 epochs, 224-pixel crops, ImageNet mean/std.
 Training from scratch uses the book's 0.1.
 """
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from typing import List, Optional
 
 from .errors import UserError
 
+#: The network fine-tuned when none is named (the book's).
+DEFAULT_MODEL = "resnet18_v2"
 FINETUNE_LR = 0.01
 SCRATCH_LR = 0.1
 
@@ -25,7 +26,7 @@ class TrainConfig:
 
     data: Optional[str] = None
     out: Optional[str] = None
-    model: str = "resnet18_v2"
+    model: str = DEFAULT_MODEL
     mode: str = "finetune"                 # "finetune" or "scratch"
     weights: Optional[str] = None          # local .params of the source net
     model_root: Optional[str] = None       # ImageNet weights cache ($MXNET_HOME/models)
@@ -90,9 +91,6 @@ class TrainConfig:
         if c.cache_features and not c.freeze_features:
             raise UserError("--cache-features needs --freeze-features (cached features only stay "
                             "valid while the features do not train)")
-        if c.cache_features and c.mode == "scratch":
-            raise UserError("--cache-features needs pretrained features; it cannot be combined "
-                            "with --scratch")
         return c
 
     def to_dict(self):
@@ -102,6 +100,3 @@ class TrainConfig:
     def from_dict(cls, data):
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
-
-    def to_json(self):
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)

@@ -1,4 +1,4 @@
-"""Choosing the devices to train on: every usable GPU, else the CPU.
+"""Choosing the devices to train on (every usable GPU, else the CPU) and spreading batches over them.
 
 The published ``mxnet-cu112`` 1.9.1 wheel carries machine code for CUDA compute
 capability 5.0 to 8.6 and no PTX, so on a newer GPU (Hopper is 9.0) its kernels
@@ -9,6 +9,7 @@ import ctypes
 import functools
 
 import mxnet as mx
+from mxnet import gluon
 
 from .errors import UserError
 
@@ -51,6 +52,17 @@ def parse_ctx(spec):
         if missing:
             raise UserError("--ctx: %s not available; MXNet sees %d GPU(s)" % (", ".join(missing), n))
     return contexts
+
+
+def split_batch(data, label, ctxs):
+    """Split a batch over ``ctxs`` with ``split_and_load``, even when it does not divide evenly.
+
+    A batch smaller than the number of devices uses only as many devices as it
+    has samples (``split_and_load`` refuses to make empty slices).
+    """
+    ctxs = ctxs[:max(1, min(len(ctxs), data.shape[0]))]
+    return (gluon.utils.split_and_load(data, ctxs, even_split=False),
+            gluon.utils.split_and_load(label, ctxs, even_split=False))
 
 
 def gpu_count():

@@ -1,8 +1,7 @@
-"""Measuring a trained network: accuracy, confusion matrix, per-class scores, test-time crops.
+"""Measuring a trained network: accuracy on a loader, and a run evaluated on an image folder.
 
 - :func:`accuracy` is what the fit loop reports after each epoch;
-- :func:`confusion_matrix`, :func:`per_class_metrics` and :func:`scores` turn
-  labels and softmax outputs into numbers (NumPy only);
+- the numbers themselves come from :mod:`gluon_finetune.metrics` (NumPy only);
 - :func:`evaluate_run` evaluates a run folder on a labelled image folder, with
   the five- or ten-crop test-time augmentation of the Gluon write-up if asked,
   and writes ``evaluation.json``, ``confusion.png`` and ``mistakes.png``.
@@ -12,20 +11,16 @@ import os
 
 import mxnet as mx
 import numpy as np
-from mxnet import gluon
 
+from . import data as data_mod
+from . import plots
+from .devices import split_batch
 from .errors import UserError
-
-
-def split_batch(data, label, ctxs):
-    """Split a batch over ``ctxs`` with ``split_and_load``, even when it does not divide evenly.
-
-    A batch smaller than the number of devices uses only as many devices as it
-    has samples (``split_and_load`` refuses to make empty slices).
-    """
-    ctxs = ctxs[:max(1, min(len(ctxs), data.shape[0]))]
-    return (gluon.utils.split_and_load(data, ctxs, even_split=False),
-            gluon.utils.split_and_load(label, ctxs, even_split=False))
+from .fsutil import claim_folder, write_json
+from .imageio import ImageReadError, read_image
+from .metrics import scores
+from .predict import as_image, load_run, tta_kind
+from .progress import progress
 
 
 def accuracy(net, loader, ctxs):
@@ -39,88 +34,6 @@ def accuracy(net, loader, ctxs):
             correct += (pred == y.astype("float32")).sum().as_in_context(ctxs[0])
         n += data.shape[0]
     return correct.asscalar() / max(n, 1)
-
-
-# --------------------------------------------------------------------------- metrics
-
-
-def confusion_matrix(labels, predictions, num_classes):
-    """Counts of (true class, predicted class): ``cm[i, j]`` images of class i predicted as j.
-
-    Parameters
-    ----------
-    labels, predictions : sequences of int
-        True and predicted class indices, one per image.
-    num_classes : int
-    """
-    labels = np.asarray(labels, dtype=np.int64).ravel()
-    predictions = np.asarray(predictions, dtype=np.int64).ravel()
-    if labels.shape != predictions.shape:
-        raise ValueError("labels and predictions differ in length: %d vs %d"
-                         % (labels.size, predictions.size))
-    for name, values in (("labels", labels), ("predictions", predictions)):
-        if values.size and (values.min() < 0 or values.max() >= num_classes):
-            raise ValueError("%s must lie in [0, %d)" % (name, num_classes))
-    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(cm, (labels, predictions), 1)
-    return cm
-
-
-def per_class_metrics(cm):
-    """Precision, recall, F1 and support of every class from a confusion matrix.
-
-    Precision of class j is ``cm[j, j] / cm[:, j].sum()`` (of the images called
-    j, the share that are j), recall ``cm[j, j] / cm[j, :].sum()`` (of the
-    images of class j, the share found), F1 their harmonic mean. A ratio with a
-    zero denominator (a class never predicted, or absent) is 0, as in
-    scikit-learn's ``zero_division=0``.
-
-    Returns
-    -------
-    dict of numpy.ndarray
-        ``precision``, ``recall``, ``f1`` (float) and ``support`` (int: images
-        per true class), each of length ``num_classes``.
-    """
-    cm = np.asarray(cm, dtype=np.float64)
-    tp = np.diag(cm)
-    predicted = cm.sum(axis=0)
-    actual = cm.sum(axis=1)
-    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
-    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
-    both = precision + recall
-    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(tp), where=both > 0)
-    return {"precision": precision, "recall": recall, "f1": f1,
-            "support": actual.astype(np.int64)}
-
-
-def scores(probs, labels, classes):
-    """Accuracy, confusion matrix and per-class metrics of softmax outputs ``probs``.
-
-    Parameters
-    ----------
-    probs : array (N, C)
-    labels : array (N,) of int
-    classes : list of str
-
-    Returns
-    -------
-    dict
-        Plain data: ``accuracy``, ``confusion`` (list of lists, rows = true
-        class), ``per_class`` (one dict per class: name, precision, recall, f1,
-        support), ``macro`` (unweighted means of precision, recall, f1).
-    """
-    probs = np.asarray(probs)
-    labels = np.asarray(labels, dtype=np.int64)
-    preds = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
-    cm = confusion_matrix(labels, preds, len(classes))
-    m = per_class_metrics(cm)
-    per_class = [{"class": name, "precision": float(m["precision"][i]), "recall": float(m["recall"][i]),
-                  "f1": float(m["f1"][i]), "support": int(m["support"][i])}
-                 for i, name in enumerate(classes)]
-    return {"accuracy": float((preds == labels).mean()) if len(labels) else 0.0,
-            "correct": int((preds == labels).sum()), "images": int(len(labels)),
-            "confusion": cm.tolist(), "per_class": per_class,
-            "macro": {k: float(m[k].mean()) for k in ("precision", "recall", "f1")}}
 
 
 # --------------------------------------------------------------------------- a run on a folder
@@ -251,8 +164,6 @@ def evaluation_items(data, run_classes, run_config=None):
     UserError
         Layout problems, or class folders that are not the run's classes.
     """
-    from . import data as data_mod
-
     same = bool(run_config and run_config.data
                 and os.path.realpath(str(run_config.data)) == os.path.realpath(str(data)))
     split = run_config.split if same else None
@@ -312,11 +223,6 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
     -------
     Evaluation
     """
-    from . import plots
-    from .fsutil import write_json
-    from .imageio import read_image
-    from .predict import load_run, tta_kind
-
     kind = tta_kind(tta)  # refuse a bad value before any work
     if int(batch_size) < 1:
         raise UserError("--batch-size must be at least 1")
@@ -343,8 +249,7 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
         images.append(rec)
 
     out = out or os.path.join(model.path, "eval")
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise UserError("--out %s exists and is not a folder" % out)
+    claim_folder(out, "evaluation.json", "evaluation")
     os.makedirs(out, exist_ok=True)
     files = {"json": os.path.join(out, "evaluation.json"),
              "confusion": os.path.join(out, "confusion.png"),
@@ -389,10 +294,6 @@ def _predict_items(model, items, batch_size, kind, quiet):
 
     Returns ``(probs, tta_probs or None, readable items, skipped (path, reason))``.
     """
-    from .imageio import ImageReadError
-    from .predict import as_image
-    from .progress import progress
-
     probs, tta_probs, kept, skipped = [], [], [], []
     bar = progress(total=len(items), desc="evaluating", unit="img", quiet=quiet)
     for start in range(0, len(items), batch_size):

@@ -1,4 +1,8 @@
-"""Fine-tuning against training from scratch, as the book's hotdog experiment does."""
+"""Fine-tuning against training from scratch, as the book's hotdog experiment does.
+
+:func:`compare` trains one configuration twice (fine-tuned, then from scratch)
+and writes both runs' curves and a summary table.
+"""
 import dataclasses
 import os
 import random
@@ -35,9 +39,13 @@ def compare(config, scratch_lr=None, log=print):
         log("== %s ==" % ("fine-tuning the pretrained features" if mode == "finetune"
                           else "training the same network from scratch"))
         lr = config.lr if mode == "finetune" else scratch_lr
+        finetune = mode == "finetune"
+        # Frozen or cached features only mean something with pretrained ones: the
+        # scratch run trains every layer.
         run_config = dataclasses.replace(config, mode=mode, lr=lr, out=os.path.join(out, mode),
-                                         weights=config.weights if mode == "finetune" else None,
-                                         freeze_features=config.freeze_features and mode == "finetune")
+                                         weights=config.weights if finetune else None,
+                                         freeze_features=config.freeze_features and finetune,
+                                         cache_features=config.cache_features and finetune)
         results[mode] = fit(run_config, log=log)
     histories = {"fine-tune": results["finetune"].history, "scratch": results["scratch"].history}
     training_curves(histories, os.path.join(out, "compare.png"),

@@ -33,8 +33,8 @@ import warnings
 
 import numpy as np
 
-from .errors import UserError
-from .fsutil import read_json, write_json
+from .errors import UserError, first_line
+from .fsutil import claim_folder, write_json
 
 FORMATS = ("mxnet", "onnx")
 
@@ -122,20 +122,13 @@ def input_size_of(steps):
 
 def _prepare_out(out, files):
     """Make ``out``: missing, empty, or an earlier export (whose files are replaced)."""
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise UserError("--out %s exists and is not a folder" % out)
-    if os.path.isdir(out):
-        present = [n for n in os.listdir(out) if not n.startswith(".")]
-        earlier = os.path.isfile(os.path.join(out, "export.json"))
-        if present and not earlier:
-            raise UserError("--out %s is not empty and holds no earlier export; choose a new or "
-                            "empty folder" % out)
-        if earlier:
-            # Remove what the earlier export wrote, so a format switch leaves no stale model behind.
-            for name in read_json(os.path.join(out, "export.json")).get("files", {}).values():
-                path = os.path.join(out, os.path.basename(name))
-                if os.path.isfile(path) and os.path.basename(name) not in files:
-                    os.remove(path)
+    earlier = claim_folder(out, "export.json", "export")
+    if earlier is not None:
+        # Remove what the earlier export wrote, so a format switch leaves no stale model behind.
+        for name in earlier.get("files", {}).values():
+            path = os.path.join(out, os.path.basename(name))
+            if os.path.isfile(path) and os.path.basename(name) not in files:
+                os.remove(path)
     os.makedirs(out, exist_ok=True)
 
 
@@ -205,7 +198,7 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None):
         if format == "onnx":
             output_name = _to_onnx(symbol, params, os.path.join(tmp, model_files["onnx"]),
                                    (width, height), dynamic_size=size is None)
-        for role, fname in model_files.items():
+        for fname in model_files.values():
             os.replace(os.path.join(tmp, fname), os.path.join(out, fname))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -240,8 +233,7 @@ def _to_onnx(symbol, params, path, size, dynamic_size=False):
                                  in_types=[np.float32], onnx_file_path=path, dynamic=True,
                                  dynamic_input_shapes=[dynamic_shape])
     except Exception as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError("MXNet's ONNX exporter (onnx %s) failed on this network: %s; the MXNet "
-                        "export (--format mxnet) still works" % (onnx.__version__, first)) from None
+                        "export (--format mxnet) still works" % (onnx.__version__, first_line(err))) from None
     graph = onnx.load(path).graph
     return graph.output[0].name

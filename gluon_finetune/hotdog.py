@@ -30,9 +30,10 @@ import sys
 import time
 
 from . import model
+from .config import TrainConfig
 from .constants import RESIZED_CROP_SCALE
 from .errors import UserError
-from .fsutil import atomic_path, read_json, write_json
+from .fsutil import atomic_path, claim_folder, read_json, write_json
 
 #: The file that marks a folder as this experiment's output (and records the run).
 MARKER = "demo.json"
@@ -72,13 +73,11 @@ class Settings:
 
 
 #: The offline demo: 64-pixel crops, a small synthetic hotdog set, a source model
-#: pretrained for a few minutes. Measured on a shared 2-core CPU: 4.9 minutes in
-#: all, 3.9 of them pretraining (source test accuracy 0.76); fine-tuned 0.865 vs
-#: 0.510 from scratch after 5 epochs. The source model learns the most per second
-#: with batch 32, lr 0.05 and crops of at least 35% of the picture: with batch 64
-#: and lr 0.1 it reached 0.44-0.58 in the same time.
+#: pretrained for a few minutes (most of the demo's time). The source model learns
+#: the most per second with batch 32, lr 0.05 and crops of at least 35% of the
+#: picture.
 DEMO = Settings(
-    name="demo", image_size=64, batch_size=32, epochs=5,
+    name="demo", image_size=64, batch_size=32, epochs=TrainConfig.epochs,
     hotdog_counts=(200, 100), source_counts=(200, 25), draw_size=(96, 128),
     source_epochs=12, source_batch_size=32, source_lr=0.05, source_momentum=0.9,
     source_area=0.35)
@@ -89,14 +88,15 @@ QUICK = dataclasses.replace(
     hotdog_counts=(16, 6), source_counts=(8, 2), draw_size=(48, 64),
     source_epochs=1, source_batch_size=16, mistakes=8)
 
-#: The book's settings, for the real hotdog set (``scripts/train_hotdog.py``):
-#: 224-pixel crops, batch 128, 5 epochs (about an hour on a 2-core CPU).
-BOOK = dataclasses.replace(DEMO, name="book", image_size=224, batch_size=128, epochs=5)
+#: The book's settings, for the real hotdog set (``scripts/train_hotdog.py``): the
+#: defaults of :class:`~gluon_finetune.config.TrainConfig` (224-pixel crops, batch 128, 5 epochs).
+BOOK = dataclasses.replace(DEMO, name="book", image_size=TrainConfig.image_size,
+                           batch_size=TrainConfig.batch_size, epochs=TrainConfig.epochs)
 
 
 def hotdog_experiment(out="runs/demo", quick=False, data=None, weights=None, epochs=None,
                       image_size=None, batch_size=None, seed=0, book=False,
-                      model_name="resnet18_v2",
+                      model_name=model.DEFAULT_MODEL,
                       data_root=None, model_root=None, command=None, log=print, quiet=False):
     """Run the book's experiment (fine-tune vs scratch) and write ``OUT/report.html``.
 
@@ -238,20 +238,9 @@ def _check_inputs(data, weights, model_name):
 def _prepare_out(out):
     """The absolute OUT, created; refuse a folder with files that are not ours."""
     out = os.path.abspath(out)
-    if os.path.lexists(out) and not os.path.isdir(out):
-        raise UserError("--out %s exists and is not a folder" % out)
-    entries = os.listdir(out) if os.path.isdir(out) else []
-    if entries and MARKER not in entries:
-        raise UserError("refusing to write into %s: the folder is not empty and is not the output "
-                        "of an earlier demo (no %s in it). Choose a new or empty folder for --out."
-                        % (out, MARKER))
-    if entries:
-        try:
-            read_json(os.path.join(out, MARKER))
-        except (OSError, ValueError):
-            raise UserError("refusing to write into %s: its %s is not one this tool wrote. "
-                            "Choose a new or empty folder for --out." % (out, MARKER)) from None
-        foreign = sorted(set(entries) - set(REPLACED) - set(KEPT) - {MARKER})
+    if claim_folder(out, MARKER, "demo") is not None:
+        foreign = sorted(set(os.listdir(out)) - set(REPLACED) - set(KEPT) - {MARKER})
+        foreign = [name for name in foreign if not name.startswith(".")]
         if foreign:
             raise UserError("refusing to write into %s: besides an earlier demo it holds %s, which "
                             "the demo did not write. Move it away or choose another --out."
@@ -356,9 +345,8 @@ def _choose_source(out, given, cached, settings, seed, model_name, model_root, q
 
 def _synthetic_source(out, settings, seed, model_name, quiet, log):
     """Pretrain ``model_name`` on the synthetic source task, or reuse an earlier one."""
-    from .config import TrainConfig
-    from .rundir import provenance
     from .data.synthetic import SOURCE_CLASSES
+    from .rundir import provenance
     from .train import fit
 
     folder = os.path.join(out, "source")
@@ -410,8 +398,9 @@ def _source_record(params, sidecar, run_dir, reused, chance):
     acc = sidecar["source_test_acc"]
     curves = os.path.join(run_dir, "curves.png")
     record = {"kind": "synthetic", "path": params, "reused": reused,
-              "label": "a synthetic source model (resnet18_v2 pretrained here on the synthetic "
-                       "source task)", "source_test_acc": acc, "chance": chance,
+              "label": "a synthetic source model (%s pretrained here on the synthetic source "
+                       "task)" % sidecar.get("model", model.DEFAULT_MODEL),
+              "source_test_acc": acc, "chance": chance,
               "classes": sidecar["classes"], "recipe": sidecar["recipe"],
               "preprocessing": sidecar["preprocessing"],
               "pretrain_seconds": sidecar.get("seconds"),
@@ -501,7 +490,6 @@ def _previews(out, data_dir, seed):
 
 
 def _compare(out, data_dir, augs, source, settings, seed, model_name, model_root, quiet, log):
-    from .config import TrainConfig
     from .experiment import compare
 
     config = TrainConfig(data=data_dir, out=os.path.join(out, "compare"), model=model_name,

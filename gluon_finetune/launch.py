@@ -32,6 +32,7 @@ import time
 
 from .distributed import SEED_ENV
 from .errors import UserError
+from .signals import Interrupted, signals_as_interrupt
 from .threads import physical_cores, user_choice
 
 #: Seconds between polls of the job's processes.
@@ -57,14 +58,6 @@ class Process:
     def name(self):
         where = " on %s" % self.host if self.remote else ""
         return "%s %d (pid %d%s)" % (self.role, self.index, self.popen.pid, where)
-
-
-class _Stop(KeyboardInterrupt):
-    """The launcher was asked to stop (Ctrl-C, SIGTERM, SIGHUP)."""
-
-    def __init__(self, signum):
-        super().__init__(signum)
-        self.signum = signum
 
 
 # --------------------------------------------------------------------------- setup
@@ -270,7 +263,7 @@ def launch(command, workers, servers=1, hostfile=None, port=None, host=None, see
         procs.append(Process(role, index, where, popen))
 
     node = [sys.executable, "-c", "import mxnet"]
-    with _stop_on_signals():
+    with signals_as_interrupt("SIGINT", "SIGTERM", "SIGHUP"):
         try:
             start("scheduler", 0, node)
             for i in range(servers):
@@ -284,7 +277,7 @@ def launch(command, workers, servers=1, hostfile=None, port=None, host=None, see
                 log("%d physical core(s) split between %d worker(s): %s thread(s) each "
                     "(OMP_NUM_THREADS or --env OMP_NUM_THREADS=N to choose)" % (cores, workers, threads))
             return _watch(procs, log)
-        except _Stop as stop:
+        except Interrupted as stop:
             log("%s: stopping the job" % ("interrupted" if stop.signum == signal.SIGINT
                                           else "got %s" % signal.Signals(stop.signum).name))
             return 128 + stop.signum  # the job is stopped just below
@@ -366,33 +359,6 @@ def _death_signal():
         prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
 
     return set_death_signal if sys.platform.startswith("linux") else None
-
-
-class _stop_on_signals:
-    """Turn SIGINT, SIGTERM and SIGHUP into :class:`_Stop`, so the job is stopped, not orphaned."""
-
-    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
-
-    def __enter__(self):
-        self._old = {}
-        for name in self.SIGNALS:
-            signum = getattr(signal, name, None)
-            if signum is None:
-                continue
-            try:
-                self._old[signum] = signal.signal(signum, self._raise)
-            except ValueError:  # not the main thread
-                pass
-        return self
-
-    @staticmethod
-    def _raise(signum, frame):
-        raise _Stop(signum)
-
-    def __exit__(self, *exc):
-        for signum, old in self._old.items():
-            signal.signal(signum, old)
-        return False
 
 
 def _describe_exit(code, remote=False):

@@ -20,21 +20,19 @@ pretrained weights expect inputs prepared as in pretraining (to-tensor, then
 ImageNet mean/std), so every aug_list here ends with exactly that; a source
 model trained here records its preprocessing next to its weights.
 """
-import json
 import os
 import shutil
 import uuid
 
 import mxnet as mx
-import numpy as np
 from mxnet import gluon, init
 
-from .errors import UserError
+from .config import DEFAULT_MODEL
+from .errors import UserError, first_line
+from .fsutil import atomic_path, read_json
 
 #: Attribute names of classification heads, in the order they are looked for.
 HEAD_NAMES = ("output", "fc")
-
-DEFAULT_MODEL = "resnet18_v2"
 
 
 def model_root(root=None):
@@ -212,7 +210,6 @@ def download_pretrained(name, root=None, quiet=False):
     import zipfile
 
     from .data.download import DownloadError, download_file
-    from .fsutil import atomic_path
 
     info = pretrained_file_info(name, root)
     os.makedirs(info["folder"], exist_ok=True)
@@ -226,26 +223,11 @@ def download_pretrained(name, root=None, quiet=False):
                 raise UserError(offline_weights_message(
                     name, root, reason="the downloaded file's sha1 is not the zoo's"))
     except (DownloadError, zipfile.BadZipFile, KeyError) as err:
-        raise UserError(offline_weights_message(name, root, reason=_first_line(err))) from None
+        raise UserError(offline_weights_message(name, root, reason=first_line(err))) from None
     finally:
         if os.path.exists(zip_tmp):  # the zip is only a wrapper around the .params
             os.remove(zip_tmp)
     return info["path"]
-
-
-def _first_line(err):
-    """The one line of ``err`` worth showing a user.
-
-    MXNet's errors start with a C++ "Traceback (most recent call last):" header
-    and end with the reason (``MXNetError: Check failed: ...: Invalid NDArray
-    file format``), so for those the last line is the one that says something.
-    """
-    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
-    if not lines:
-        return type(err).__name__
-    if lines[0].startswith("Traceback"):
-        return lines[-1].replace("MXNetError: ", "", 1)
-    return lines[0]
 
 
 def _load_weights_file(name, path, ctx):
@@ -263,7 +245,7 @@ def _load_weights_file(name, path, ctx):
         saved = mx.nd.load(path)
     except Exception as err:
         raise UserError("cannot read weights file %s: %s (expected a .params file saved by "
-                        "MXNet's save_parameters)" % (path, _first_line(err))) from None
+                        "MXNet's save_parameters)" % (path, first_line(err))) from None
     if not isinstance(saved, dict):
         raise UserError("weights file %s holds no named parameters" % path)
     saved = {k.split(":", 1)[-1]: v for k, v in saved.items()}  # 'arg:'/'aux:' from exports
@@ -280,7 +262,7 @@ def _load_weights_file(name, path, ctx):
     try:
         net.load_parameters(path, ctx=ctx)
     except Exception as err:
-        raise UserError("weights file %s does not fit model %s: %s" % (path, name, _first_line(err))) from None
+        raise UserError("weights file %s does not fit model %s: %s" % (path, name, first_line(err))) from None
     return net
 
 
@@ -289,8 +271,7 @@ def read_sidecar(weights):
     path = os.path.splitext(weights)[0] + ".json"
     if not os.path.isfile(path):
         return None
-    with open(path) as f:
-        return json.load(f)
+    return read_json(path)
 
 
 def set_head_lr_mult(net, lr_mult):
@@ -314,61 +295,6 @@ def freeze_features(net):
             continue
         if isinstance(block, gluon.nn.BatchNorm):
             block._kwargs["use_global_stats"] = True
-
-
-def feature_block(net):
-    """The part of ``net`` that computes the pooled features its head classifies.
-
-    For the model zoo's networks whose forward pass is ``output(features(x))``
-    (resnet*, mobilenet*, densenet*, vgg*, alexnet, squeezenet, inception)
-    that is ``net.features``; its output is one vector per image (512 values
-    for resnet18).
-
-    Raises
-    ------
-    UserError
-        For a network that is not built that way (e.g. GluonCV's ``*_v1b``,
-        whose head is ``fc``): its features cannot be computed apart.
-    """
-    features = getattr(net, "features", None)
-    if head_name(net) != "output" or not isinstance(features, gluon.Block):
-        raise UserError("--cache-features needs a network made of `features` followed by `output` "
-                        "(as mxnet.gluon.model_zoo.vision's resnet, mobilenet, densenet and vgg); "
-                        "%s is not. Train with --freeze-features alone instead."
-                        % type(net).__name__)
-    return features
-
-
-def extract_features(block, batches, ctxs):
-    """Run ``block`` (inference mode) over ``(data, label)`` batches; gather the results.
-
-    Parameters
-    ----------
-    block : gluon.Block
-        E.g. :func:`feature_block` of a network.
-    batches : iterable of (NDArray, NDArray)
-        A loader of preprocessed images.
-    ctxs : list of Context
-        Each batch is split over them.
-
-    Returns
-    -------
-    (numpy.ndarray, numpy.ndarray)
-        ``(N, D)`` float32 features (flattened) and the ``(N,)`` labels, in the
-        order of ``batches``.
-    """
-    from .evaluate import split_batch
-
-    feats, labels = [], []
-    for data, label in batches:
-        xs, ys = split_batch(data, label, ctxs)
-        for x, y in zip(xs, ys):
-            out = block(x)
-            feats.append(out.reshape((out.shape[0], -1)).astype("float32").asnumpy())
-            labels.append(y.asnumpy())
-    if not feats:
-        return np.zeros((0, 0), np.float32), np.zeros((0,), np.int64)
-    return np.concatenate(feats), np.concatenate(labels)
 
 
 def _walk(block):

@@ -23,11 +23,11 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from . import augment, devices
+from . import augment, devices, model
 from .augment import spec as augspec
 from .config import TrainConfig
 from .data import list_images
-from .errors import UserError
+from .errors import UserError, first_line
 from .imageio import IMAGE_EXTENSIONS, ImageReadError, read_image
 from .rundir import RunDir
 
@@ -382,8 +382,6 @@ def resolve_ctx(ctx=None):
     """``None`` (the first GPU, else the CPU), a device string such as ``"cpu"``, or a Context."""
     import mxnet as mx
 
-    from . import devices
-
     if isinstance(ctx, mx.Context):
         return ctx
     return devices.check_contexts(devices.parse_ctx(ctx or "auto"))[0]
@@ -416,8 +414,6 @@ def load_run(path, checkpoint="best", ctx=None, amp=False):
         A folder that is not a run, a missing checkpoint, weights that do not
         load.
     """
-    from . import model
-
     run = RunDir.open(path)
     record = run.record()
     try:
@@ -435,9 +431,7 @@ def load_run(path, checkpoint="best", ctx=None, amp=False):
         net.load_parameters(meta["params"], ctx=ctx)
     except Exception as err:
         raise UserError("cannot load %s into %s with %d classes: %s"
-                        % (meta["params"], config.model, len(classes),
-                           str(err).strip().splitlines()[0] if str(err).strip() else
-                           type(err).__name__)) from None
+                        % (meta["params"], config.model, len(classes), first_line(err))) from None
     net.hybridize()
     return Predictor(net, classes, run_test_augs(config), ctx, config=config, path=run.path,
                      checkpoint=dict(meta, tag=checkpoint))

@@ -17,7 +17,7 @@ import sys
 
 from .checkpoint import Checkpoints
 from .errors import UserError
-from .fsutil import atomic_path, read_json, write_json
+from .fsutil import atomic_path, claim_folder, read_json, write_json
 
 
 def default_run_path(prefix="train"):
@@ -56,11 +56,8 @@ class RunDir:
         overwritten by accident.
         """
         run = cls(path)
-        if os.path.isdir(run.path) and os.listdir(run.path):
-            raise UserError("run folder %s is not empty; choose another --out, or continue the run "
-                            "in it with --resume %s" % (path, path))
-        if os.path.exists(run.path) and not os.path.isdir(run.path):
-            raise UserError("--out %s exists and is not a folder" % path)
+        claim_folder(run.path, hint="Choose another --out, or continue the run in it with "
+                                    "--resume %s" % path)
         os.makedirs(run.checkpoints.folder, exist_ok=True)
         write_json(run.config_path, record)
         return run

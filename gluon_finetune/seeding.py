@@ -14,6 +14,10 @@ def seed_everything(seed):
     all three is what makes a run of augmentations (or a training run on the
     CPU) repeat exactly.
 
+    Python's string hashing is not seeded here: ``PYTHONHASHSEED`` only takes
+    effect when an interpreter starts, so setting it in a running process
+    changes nothing.
+
     Parameters
     ----------
     seed : int
@@ -25,7 +29,6 @@ def seed_everything(seed):
     random.seed(seed)
     np.random.seed(seed % (2 ** 32))
     mx.random.seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
 
 
 def reseed_worker(base_seed=None):

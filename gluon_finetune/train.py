@@ -12,9 +12,9 @@
 
 With ``cache_features`` (and ``freeze_features``) step 6 trains the head on the
 backbone's pooled features, computed once per image with the test-time
-preprocessing (:func:`cache_features`): the same head, the same optimiser and
-shuffle order, a few milliseconds per epoch instead of minutes. With ``amp``
-the network computes in float16 on GPUs (with dynamic loss scaling) or in
+preprocessing (:func:`gluon_finetune.features.cache_features`): the same head,
+the same optimiser and shuffle order, without running the backbone each epoch.
+With ``amp`` the network computes in float16 on GPUs (with dynamic loss scaling) or in
 bfloat16 on CPUs that have it, where MXNet's AMP lists say it is safe
 (:func:`gluon_finetune.devices.init_amp`).
 
@@ -29,21 +29,23 @@ import dataclasses
 import math
 import os
 import random
-import signal
 import time
 
 import mxnet as mx
 from mxnet import autograd, gluon
 
-from . import augment, data as data_mod, devices, model, threads
+from . import data as data_mod
+from . import devices, model, threads
 from .augment import spec as augspec
 from .config import TrainConfig
 from .distributed import Cluster
 from .errors import UserError
-from .evaluate import accuracy, split_batch
+from .evaluate import accuracy
+from .features import cache_features, feature_block
 from .progress import progress
 from .rundir import RunDir, default_run_path, provenance
 from .seeding import seed_everything
+from .signals import signals_as_interrupt
 
 EPOCH_LINE = ("epoch {epoch}, loss {loss:.4f}, train acc {train_acc:.3f}, "
               "test acc {test_acc:.3f}, time {time:.1f} sec")
@@ -95,7 +97,7 @@ def fit(config, log=print):
     data = load_data(config, cluster)
     net, source = build_net(config, data.classes, ctxs)
     if config.cache_features:
-        model.feature_block(net)  # refuse an unsupported network before the run folder exists
+        feature_block(net)  # refuse an unsupported network before the run folder exists
     out = config.out or default_run_path(config.mode)
     config = dataclasses.replace(config, out=out)
     run = None
@@ -274,7 +276,7 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
         train_batches, test_batches = cache.train, cache.test
     best = max((h["test_acc"] for h in history), default=-1.0)
     epoch = start_epoch
-    with _sigterm_as_interrupt():
+    with signals_as_interrupt("SIGTERM"):  # `kill` saves the weights as Ctrl-C does
         try:
             for epoch in range(start_epoch + 1, config.epochs + 1):
                 # Seeding per epoch makes epoch e the same whether or not the run was resumed.
@@ -335,7 +337,7 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1)
     n = 0
     bar = progress(total=len(loader), desc=desc, unit="batch", quiet=config.quiet)
     for i, (data, label) in enumerate(loader):
-        xs, ys = split_batch(data, label, ctxs)
+        xs, ys = devices.split_batch(data, label, ctxs)
         with autograd.record():
             outs = [net(x) for x in xs]
             if config.label_smoothing:
@@ -370,85 +372,6 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1)
     return total / max(n, 1), correct.asscalar() / max(n, 1)
 
 
-class FeatureCache:
-    """Pooled features of every training and test image, for head-only training.
-
-    Attributes
-    ----------
-    train, test : FeatureBatches
-        Batches of ``(features, label)`` NDArrays; ``train`` follows the
-        training loader's own sampler (same shuffle, same sharding), ``test``
-        goes in order.
-    seconds : float
-        How long computing them took.
-    """
-
-    def __init__(self, train, test, seconds):
-        self.train, self.test, self.seconds = train, test, seconds
-
-
-class FeatureBatches:
-    """Batches of cached features, cut the way a loader's ``batches`` sampler says.
-
-    Parameters
-    ----------
-    features : numpy.ndarray (N, D) float32
-    labels : numpy.ndarray (N,)
-    batches : iterable of index lists, or of ``(index, seed)`` lists
-        E.g. :attr:`gluon_finetune.data.FolderLoader.batches`; seeds are ignored.
-    """
-
-    def __init__(self, features, labels, batches):
-        self.features, self.labels, self.batches = features, labels, batches
-
-    def __len__(self):
-        return len(self.batches)
-
-    def __iter__(self):
-        for batch in self.batches:
-            idx = [k[0] if isinstance(k, tuple) else k for k in batch]
-            yield mx.nd.array(self.features[idx]), mx.nd.array(self.labels[idx], dtype=self.labels.dtype)
-
-
-def cache_features(net, data, config, ctxs, log=print):
-    """Compute the pooled features of every image once, for training the head alone.
-
-    Training images get the *test-time* preprocessing (the run's ``test_augs``,
-    by default the book's resize 256 + centre crop 224), not the random
-    training augmentations: a cached feature stands for one fixed view of its
-    image. Valid only while the features do not train (``freeze_features``).
-
-    Returns
-    -------
-    FeatureCache
-    """
-    test_list = (augspec.parse_spec(config.test_augs) if config.test_augs
-                 else augment.test_augs(config.image_size))
-    block = model.feature_block(net)
-    tic = time.time()
-    sets = []
-    # The test loader already has the test preprocessing; the training images get
-    # a loader of their own with it (in order: the cache is indexed like the set).
-    # In-process: forking workers now would copy a process whose network and
-    # OpenMP threads are live, and the forward pass costs ~30x the decoding anyway.
-    train_loader = data_mod.folder_loader(data.train_set, test_list, batch_size=config.batch_size,
-                                          num_workers=0, seed=config.seed)
-    for name, loader in (("train", train_loader), ("test", data.test)):
-        feats, labels = model.extract_features(
-            block, progress(loader, total=len(loader), desc="features (%s)" % name, unit="batch",
-                            quiet=config.quiet), ctxs)
-        sets.append((feats, labels))
-    seconds = time.time() - tic
-    (train_f, train_y), (test_f, test_y) = sets
-    log("computed the %d-value features of %d training and %d test images once, in %.1f sec, with "
-        "the test-time preprocessing (%s): no random augmentation; training the head on them"
-        % (train_f.shape[1], len(train_f), len(test_f), seconds, augspec.to_spec(test_list)))
-    test_order = [list(range(i, min(i + config.batch_size, len(test_f))))
-                  for i in range(0, len(test_f), config.batch_size)]
-    return FeatureCache(FeatureBatches(train_f, train_y, data.train.batches),
-                        FeatureBatches(test_f, test_y, test_order), seconds)
-
-
 def _logged_lr(trainer, updates, cluster):
     """The learning rate of the last step, after ``updates`` steps.
 
@@ -464,7 +387,10 @@ def _logged_lr(trainer, updates, cluster):
 
 
 def _zero_idle_grads(net, used):
-    """Zero the gradients of every device after the first ``used`` (see :func:`split_batch`)."""
+    """Zero the gradients of every device after the first ``used``.
+
+    See :func:`gluon_finetune.devices.split_batch`.
+    """
     for param in net.collect_params().values():
         if param.grad_req != "null":
             for grad in param.list_grad()[used:]:
@@ -501,24 +427,3 @@ def _write_curves(run, history):
     from .plots import training_curves
 
     training_curves({"": history}, run.curves_path)
-
-
-class _sigterm_as_interrupt:
-    """Treat SIGTERM like Ctrl-C inside the loop, so `kill` also saves the weights."""
-
-    def __enter__(self):
-        self._old = None
-        try:
-            self._old = signal.signal(signal.SIGTERM, self._raise)
-        except ValueError:  # not the main thread: leave signals alone
-            pass
-        return self
-
-    @staticmethod
-    def _raise(signum, frame):
-        raise KeyboardInterrupt
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGTERM, self._old)
-        return False

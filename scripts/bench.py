@@ -3,7 +3,7 @@
 
 Every measurement runs the project's own code (``imageio.read_image``,
 ``data.make_loaders``, ``train.train_epoch``, ``evaluate.accuracy``,
-``train.cache_features``, ``train.fit``); this script only times it. With
+``features.cache_features``, ``train.fit``); this script only times it. With
 ``--peer PYTHON`` the peer script ``../shared/bench/peer_torch.py`` (the book's
 torchvision pipeline) runs on the same image folder in the same session,
 section by section between ours, and the table puts its figures and the ratio
@@ -38,10 +38,12 @@ import sys
 import time
 
 import gluon_finetune  # noqa: F401  (before mxnet: it chooses MXNet's thread count)
+
+# isort: split
 import mxnet as mx
 import numpy as np
 
-from gluon_finetune import augment, data, devices, evaluate, imageio, model, threads, train
+from gluon_finetune import augment, data, devices, evaluate, features, imageio, model, threads, train
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.data import synthetic
 from gluon_finetune.errors import UserError
@@ -229,7 +231,7 @@ def bench_pipeline(res, args, root, n_images):
     for workers in (0, 1, 2):
         loaders = data.make_loaders(root, batch_size=32, size=224, num_workers=workers, check=False,
                                     quiet=True)
-        secs = timed(lambda: [x.wait_to_read() for x, _ in loaders.train], reps)
+        secs = timed(lambda loaders=loaders: [x.wait_to_read() for x, _ in loaders.train], reps)
         res.add("train_pipeline", _workers(workers), len(loaders.train_set), secs,
                 num_workers=workers)
         del loaders
@@ -242,7 +244,7 @@ def bench_pipeline(res, args, root, n_images):
             partial(augment.apply_aug_list, augs=augs))
         for workers in (0, 2):
             loader = mx.gluon.data.DataLoader(ds, batch_size=32, shuffle=True, num_workers=workers)
-            secs = timed(lambda: [x.wait_to_read() for x, _ in loader], reps)
+            secs = timed(lambda loader=loader: [x.wait_to_read() for x, _ in loader], reps)
             res.add("train_pipeline", "plain mxnet.image, %d w" % workers, len(ds), secs,
                     num_workers=workers, plain=True)
             del loader
@@ -271,14 +273,15 @@ def bench_step(res, args, tag=""):
             x, y = random_batch(args.batch, px)
             trainer = train.make_trainer(net, config, steps_per_epoch=args.steps)
             batches = Repeat(x, y, args.steps)
-            secs = timed(lambda: train.train_epoch(net, batches, trainer, loss_fn, ctxs, config),
-                         args.reps)
+            secs = timed(lambda net=net, batches=batches, trainer=trainer: train.train_epoch(
+                net, batches, trainer, loss_fn, ctxs, config), args.reps)
             gflop = STEP_GFLOP_224 * (px / 224.0) ** 2
             res.add("train_step", "%d px, %s%s" % (px, "hybridized" if hybrid else "imperative", tag),
                     args.batch * args.steps, secs, gflop_per_image=gflop, hw=px, batch=args.batch,
                     hybrid=hybrid)
             if px == 224 and hybrid and not args.quick and not tag:
-                secs = timed(lambda: _plain_steps(net, batches, trainer, loss_fn), args.reps)
+                secs = timed(lambda net=net, batches=batches, trainer=trainer: _plain_steps(
+                    net, batches, trainer, loss_fn), args.reps)
                 res.add("train_step", "224 px, plain loop", args.batch * args.steps, secs,
                         gflop_per_image=gflop, hw=px, batch=args.batch, hybrid=True, plain=True)
 
@@ -351,7 +354,7 @@ def bench_head(res, args, root):
     holder = {}
 
     def extract():
-        holder["cache"] = train.cache_features(net, loaders, config, ctxs, log=lambda _: None)
+        holder["cache"] = features.cache_features(net, loaders, config, ctxs, log=lambda _: None)
 
     n_all = len(loaders.train_set) + len(loaders.test_set)
     secs = timed(extract, 1, warmup=0)
@@ -360,10 +363,10 @@ def bench_head(res, args, root):
     config = TrainConfig(quiet=True, freeze_features=True, cache_features=True,
                          batch_size=128).resolved()
     cache = holder["cache"]
-    feats = train.FeatureBatches(cache.train.features, cache.train.labels,
-                                 mx.gluon.data.BatchSampler(
-                                     mx.gluon.data.RandomSampler(len(cache.train.features)), 128,
-                                     "keep"))
+    feats = features.FeatureBatches(cache.train.features, cache.train.labels,
+                                    mx.gluon.data.BatchSampler(
+                                        mx.gluon.data.RandomSampler(len(cache.train.features)),
+                                        128, "keep"))
     trainer = train.make_trainer(net, config, steps_per_epoch=len(feats))
     secs = timed(lambda: train.train_epoch(head, feats, trainer, loss_fn, ctxs, config),
                  max(args.reps, 5))

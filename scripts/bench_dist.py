@@ -68,7 +68,7 @@ def run(cmd, timeout):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        raise SystemExit("timed out after %d s: %s" % (timeout, " ".join(cmd)))
+        raise SystemExit("timed out after %d s: %s" % (timeout, " ".join(cmd))) from None
     if proc.returncode != 0:
         raise SystemExit("failed (%d): %s\n%s" % (proc.returncode, " ".join(cmd), err[-3000:]))
     return out

@@ -28,33 +28,20 @@ Nothing is downloaded; the script prints which data and weights it used.
 import argparse
 import sys
 
+from gluon_finetune.cli import apply_threads, run_guarded
+from gluon_finetune.cli.demo import add_experiment_options
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", metavar="DIR",
-                        help="hotdog folder with train/ and test/ (or any image folder); "
-                             "default: the extracted hotdog set, else synthetic")
-    parser.add_argument("--weights", metavar="FILE",
-                        help="source weights (.params of resnet18_v2); default: cached "
-                             "ImageNet weights, else a synthetic source model")
-    parser.add_argument("--out", default="runs/hotdog", metavar="DIR",
-                        help="output folder (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, metavar="N", help="epochs of each run (default: 5)")
-    parser.add_argument("--image-size", type=int, metavar="PX",
-                        help="crop size (default: 224 on real data, 64 on synthetic)")
-    parser.add_argument("--batch-size", type=int, metavar="N",
-                        help="batch size (default: 128 on real data, 32 on synthetic)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sets, 32 px, 2 epochs: every step in well under a minute")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_experiment_options(parser, out="runs/hotdog", book=True)
     args = parser.parse_args(argv)
 
-    from gluon_finetune.cli import run_guarded
-    from gluon_finetune.hotdog import command_line, hotdog_experiment
-
     def experiment():
+        apply_threads(args)  # before MXNet loads
+        from gluon_finetune.hotdog import command_line, hotdog_experiment
+
         hotdog_experiment(out=args.out, quick=args.quick, data=args.data, weights=args.weights,
                           epochs=args.epochs, image_size=args.image_size,
                           batch_size=args.batch_size, seed=args.seed, book=True,

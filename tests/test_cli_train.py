@@ -8,8 +8,9 @@ import time
 
 import numpy as np
 
-from conftest import assert_user_error, run_cli
 from gluon_finetune.devices import cpu_has_bf16
+
+from conftest import assert_user_error, run_cli
 
 TINY = ["--epochs", "2", "--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet"]
 
@@ -163,7 +164,8 @@ def test_amp_on_the_cpu_trains_in_bfloat16_where_the_cpu_has_it(tiny_hotdog, tin
         assert not out.exists()
         return
     assert proc.returncode == 0, proc.stderr
-    assert "on cpu(0), " in proc.stdout and " in bfloat16 mixed precision" in proc.stdout.splitlines()[0]
+    first = proc.stdout.splitlines()[0]  # "on cpu(0), N threads (...) in bfloat16 mixed precision"
+    assert " on cpu(0), " in first and " in bfloat16 mixed precision:" in first, first
     assert "tip:" not in proc.stdout
     history = [json.loads(l) for l in (out / "history.jsonl").read_text().splitlines()]
     assert [h["epoch"] for h in history] == [1, 2] and all(np.isfinite(h["loss"]) for h in history)
@@ -183,7 +185,7 @@ def test_amp_on_the_cpu_trains_in_bfloat16_where_the_cpu_has_it(tiny_hotdog, tin
     assert [p["path"] for p in a] == [p["path"] for p in b] and len(a) == 16
     diff = max(abs(p["probability"] - q["probability"]) for p, q in zip(a, b)
                if p["label"] == q["label"])
-    assert 0 <= diff < 0.03
+    assert diff < 0.03
 
 
 def test_help_tells_what_cache_features_and_workers_do():
@@ -191,3 +193,55 @@ def test_help_tells_what_cache_features_and_workers_do():
     text = " ".join(proc.stdout.split())
     assert "test-time preprocessing" in text and "no random augmentation" in text
     assert "one per 4 cores" in text and "--amp" in text
+
+
+def test_resume_with_epochs_5_extends_a_shorter_run(tiny_hotdog, tiny_source, tmp_path):
+    # 5 is the default number of epochs: asking for it on resume must still count.
+    out = tmp_path / "run"
+    short = ["--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet"]
+    proc = run_cli("train", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out,
+                   "--epochs", "3", *short)
+    assert proc.returncode == 0, proc.stderr
+    same = run_cli("train", "--resume", out, "--quiet")  # no --epochs: the run's own total
+    assert same.returncode == 0, same.stderr
+    assert "nothing to do: the run already finished 3 epochs" in same.stdout
+    longer = run_cli("train", "--resume", out, "--epochs", "5", "--quiet")
+    assert longer.returncode == 0, longer.stderr
+    assert "resuming %s after epoch 3 of 5" % out in longer.stdout
+    history = [json.loads(l) for l in (out / "history.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
+
+
+def test_compare_with_cached_features_trains_the_scratch_run_whole(tiny_hotdog, tiny_source, tmp_path):
+    out = tmp_path / "cmp"
+    proc = run_cli("compare", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out,
+                   "--freeze-features", "--cache-features", *TINY)
+    assert proc.returncode == 0, proc.stderr
+    finetune = json.loads((out / "finetune" / "config.json").read_text())["config"]
+    scratch = json.loads((out / "scratch" / "config.json").read_text())["config"]
+    assert finetune["cache_features"] and finetune["freeze_features"]
+    assert not scratch["cache_features"] and not scratch["freeze_features"]
+    assert scratch["mode"] == "scratch" and scratch["weights"] is None
+    assert len([l for l in proc.stdout.splitlines() if l.startswith("epoch ")]) == 4
+
+
+def test_warnings_are_one_line_and_json_keeps_class_names_as_written(tiny_hotdog, tiny_source,
+                                                                      tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_hotdog, data)
+    for split in ("train", "test"):
+        (data / split / "hotdog").rename(data / split / "热狗")
+    (data / "train" / "热狗" / "broken.jpg").write_bytes(b"not a picture")
+    out = tmp_path / "run"
+    proc = run_cli("train", "--data", data, "--weights", tiny_source, "--out", out,
+                   "--epochs", "1", "--batch-size", "8", "--image-size", "32", "--seed", "5",
+                   "--quiet", "--workers", "0")
+    assert proc.returncode == 0, proc.stderr
+    warned = [l for l in proc.stderr.splitlines() if "unreadable" in l]
+    assert len(warned) == 1 and warned[0].startswith("warning: skipped 1 unreadable image file")
+    assert "DataWarning" not in proc.stderr and ".py:" not in proc.stderr, proc.stderr
+    text = (out / "config.json").read_text(encoding="utf-8")
+    assert '"热狗"' in text and "\\u" not in text
+    assert json.loads(text)["classes"] == ["not-hotdog", "热狗"]

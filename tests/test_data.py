@@ -478,9 +478,9 @@ def test_a_file_corrupted_after_the_check_does_not_stop_the_loader(tmp_path, num
     truncated_jpeg(data.train_set.items[8][0])  # a dog, cut short
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for epoch in range(2):
+        for _epoch in range(2):
             seen = 0
-            for x, y in data.train:
+            for x, _y in data.train:
                 assert x.shape[1:] == (3, 16, 16)
                 seen += x.shape[0]
             assert seen == 12

@@ -17,11 +17,14 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import ROOT, assert_user_error, run_cli
-from gluon_finetune import data as data_mod, distributed, launch as launch_mod, model
+from gluon_finetune import data as data_mod
+from gluon_finetune import distributed, model
+from gluon_finetune import launch as launch_mod
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.errors import UserError
 from gluon_finetune.train import fit
+
+from conftest import ROOT, assert_user_error, run_cli
 
 # Deterministic preprocessing: random crops would be drawn differently by two workers
 # than by one process, and the comparison would measure that instead of the exchange.
@@ -422,7 +425,7 @@ def test_a_hostfile_job_runs_over_ssh_on_each_host(tiny_hotdog, tiny_source, tmp
     # round-robin over the hosts: servers first, then workers, each from the first host
     assert sorted((role, host, port_) for role, host, port_, _ in calls) == [
         ("server", "127.0.0.1", ""), ("worker", "127.0.0.1", ""), ("worker", "127.0.0.2", "2222")]
-    for role, host, _, command in calls:
+    for _role, host, _, command in calls:
         for export in ("DMLC_PS_ROOT_URI=127.0.0.1", "DMLC_PS_ROOT_PORT=%d" % port,
                        "DMLC_NUM_WORKER=2", "DMLC_NUM_SERVER=1", "DMLC_NODE_HOST=" + host,
                        "MXNET_HOME=/nonexistent/mxnet-home", distributed.SEED_ENV + "="):

@@ -22,8 +22,14 @@ import pytest
 from PIL import Image
 
 from gluon_finetune.data import download as dl
-from gluon_finetune.data.download import (HOTDOG_SHA1, HOTDOG_URL_ENV, DownloadError,
-                                          download_file, download_hotdog, extract_archive)
+from gluon_finetune.data.download import (
+    HOTDOG_SHA1,
+    HOTDOG_URL_ENV,
+    DownloadError,
+    download_file,
+    download_hotdog,
+    extract_archive,
+)
 from gluon_finetune.errors import UserError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -10,14 +10,16 @@ from mxnet import image
 from mxnet.gluon.model_zoo import vision
 from PIL import Image
 
-from conftest import assert_user_error, run_cli
 from gluon_finetune import plots
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.constants import IMAGENET_MEAN, IMAGENET_STD
 from gluon_finetune.errors import UserError
-from gluon_finetune.evaluate import confusion_matrix, evaluate_run, per_class_metrics, scores
+from gluon_finetune.evaluate import evaluate_run
+from gluon_finetune.metrics import confusion_matrix, per_class_metrics, scores
 from gluon_finetune.predict import load_run
 from gluon_finetune.train import fit
+
+from conftest import assert_user_error, run_cli
 
 MEAN = np.array(IMAGENET_MEAN, dtype=np.float32)
 STD = np.array(IMAGENET_STD, dtype=np.float32)

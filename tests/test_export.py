@@ -8,10 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, assert_user_error, run_cli
 from gluon_finetune.errors import UserError
 from gluon_finetune.export import export_run
 from gluon_finetune.predict import load_run
+
+from conftest import ROOT, assert_user_error, run_cli
 
 #: onnxruntime cannot live beside MXNet 1.9.1 (its wheels need numpy>=1.24), so the ONNX
 #: parity check runs in a separate deployment environment with onnxruntime, numpy, pillow.

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_user_error, run_cli
 from gluon_finetune.errors import UserError
 from gluon_finetune.imageio import ImageReadError, read_image
 from gluon_finetune.predict import Prediction, load_run
+
+from conftest import assert_user_error, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,10 @@ import sys
 
 import pytest
 
-from conftest import assert_user_error
 from gluon_finetune import threads
 from gluon_finetune.errors import UserError
+
+from conftest import assert_user_error
 
 # Runs the real command line, then asks the OpenMP runtime in this process what MXNet got.
 DRIVER = r"""

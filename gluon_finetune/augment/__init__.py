@@ -30,8 +30,16 @@ Example
 from ..constants import IMAGENET_MEAN, IMAGENET_STD, MAX_SIDE
 from ..plots import show_images
 from ..seeding import seed_everything
-from .augmenters import (MinSizeAug, NormalizeAug, RandomColorAug, RandomResizedCropAug, ToTensorAug,
-                         VerticalFlipAug, apply_aug_list, apply_aug_list_batch)
+from .augmenters import (
+                         MinSizeAug,
+                         NormalizeAug,
+                         RandomColorAug,
+                         RandomResizedCropAug,
+                         ToTensorAug,
+                         VerticalFlipAug,
+                         apply_aug_list,
+                         apply_aug_list_batch,
+)
 from .crops import five_crop, ten_crop
 from .fastpath import AugPlan, compile_aug_list, single_thread_opencv
 from .presets import resize_for_crop, simple_test_augs, simple_train_augs, test_augs, train_augs

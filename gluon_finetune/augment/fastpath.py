@@ -21,8 +21,14 @@ from mxnet.image.image import _get_interp_method
 
 from ..errors import UserError
 from ..imageio import _opencv
-from .augmenters import (MinSizeAug, NormalizeAug, RandomResizedCropAug, ToTensorAug, VerticalFlipAug,
-                         _min_size_target)
+from .augmenters import (
+    MinSizeAug,
+    NormalizeAug,
+    RandomResizedCropAug,
+    ToTensorAug,
+    VerticalFlipAug,
+    _min_size_target,
+)
 
 
 def _cv2():

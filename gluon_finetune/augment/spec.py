@@ -37,8 +37,14 @@ from mxnet import image
 
 from ..constants import IMAGENET_MEAN, IMAGENET_STD, MAX_SIDE, RESIZED_CROP_RATIO, RESIZED_CROP_SCALE
 from ..errors import UserError
-from .augmenters import (MinSizeAug, NormalizeAug, RandomColorAug, RandomResizedCropAug, ToTensorAug,
-                         VerticalFlipAug)
+from .augmenters import (
+    MinSizeAug,
+    NormalizeAug,
+    RandomColorAug,
+    RandomResizedCropAug,
+    ToTensorAug,
+    VerticalFlipAug,
+)
 from .presets import test_augs, train_augs
 
 #: The augmentations the book's chapter shows, in its order, as spec strings.

@@ -18,7 +18,6 @@ from .presets import resize_for_crop
 from .spec import to_spec
 
 
-
 class AugTransform:
     """An aug_list as one picklable callable for ``dataset.transform_first(...)``.
 

@@ -7,6 +7,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from .. import __version__
 
@@ -55,8 +56,8 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the ``gluon-finetune`` console script."""
-    # Keep MXNet's and OpenCV's thread pools from oversubscribing a small machine
-    # when we fork data workers; users can still override it in the environment.
+    # MXNet logs every subgraph pass it applies to a network (oneDNN fusion) unless
+    # told not to; users can still turn it on in the environment.
     os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -67,13 +68,19 @@ def main(argv=None):
 
 
 def _run_command(args):
-    # --threads must reach the environment before the command imports MXNet, which
-    # reads its thread count once, when it loads (see gluon_finetune.threads).
+    apply_threads(args)
+    return args.func(args)
+
+
+def apply_threads(args):
+    """Apply ``--threads`` of parsed ``args`` (when given) before anything imports MXNet.
+
+    MXNet reads its thread count once, when it loads (see :mod:`gluon_finetune.threads`).
+    """
     if getattr(args, "threads", None) is not None:
         from ..threads import configure
 
         configure(args.threads)
-    return args.func(args)
 
 
 def add_threads_option(parser):
@@ -83,13 +90,37 @@ def add_threads_option(parser):
                              "else one per physical core this process may use)")
 
 
+def add_run_options(parser, ctx=True, amp=True):
+    """The options of a command that loads a trained run: RUN_DIR, ``--checkpoint``,
+    ``--ctx`` and ``--amp`` (unless asked not to), ``--threads``."""
+    parser.add_argument("run", metavar="RUN_DIR", help="a run folder written by `gluon-finetune train`")
+    parser.add_argument("--checkpoint", default="best", metavar="best|last",
+                        help="best test accuracy or last epoch (default: best)")
+    if ctx:
+        parser.add_argument("--ctx", default=None,
+                            help="device: cpu, gpu0, ... (default: first GPU, else CPU)")
+    if amp:
+        parser.add_argument("--amp", action="store_true",
+                            help="mixed precision: float16 on a GPU, bfloat16 on a CPU with "
+                                 "AVX512_BF16 or AMX; probabilities within ~1e-2 of float32")
+    add_threads_option(parser)
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None):
+    """Show a Python warning as one ``warning: ...`` line on stderr, as errors are shown."""
+    print("warning: %s" % message, file=sys.stderr if file is None else file, flush=True)
+
+
 def run_guarded(func, *args):
     """Call ``func(*args)`` the way every command runs: a user mistake is one
-    ``error:`` line and its exit code, never a traceback; Ctrl-C exits with 130."""
+    ``error:`` line and its exit code, never a traceback; a warning is one
+    ``warning:`` line; Ctrl-C exits with 130."""
     from ..errors import UserError
 
     try:
-        return func(*args) or 0
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            return func(*args) or 0
     except UserError as err:
         print("error: %s" % err, file=sys.stderr)
         return err.exit_code

@@ -1,4 +1,5 @@
 """``gluon-finetune compare``: the book's experiment, fine-tuning vs training from scratch."""
+from ..config import SCRATCH_LR
 from . import formatter
 from .train import add_training_options, config_from_args
 
@@ -20,14 +21,14 @@ examples:
 def register(sub):
     p = sub.add_parser("compare", formatter_class=formatter, help="fine-tune vs train from scratch, side by side",
                        description=DESCRIPTION, epilog=EPILOG)
-    p.add_argument("--scratch-lr", type=float, default=0.1, help="learning rate from scratch (default: 0.1)")
+    p.add_argument("--scratch-lr", type=float, default=SCRATCH_LR,
+                   help="learning rate from scratch (default: %(default)g)")
     add_training_options(p)
     p.set_defaults(func=run)
 
 
 def run(args):
     from ..experiment import compare
-
     from ..rundir import default_run_path
 
     config = config_from_args(args)

@@ -1,4 +1,5 @@
 """``gluon-finetune demo``: the book's whole experiment offline, with an HTML report."""
+from ..config import DEFAULT_MODEL, TrainConfig
 from . import add_threads_option, formatter
 
 DESCRIPTION = """\
@@ -33,26 +34,53 @@ examples:
 """
 
 
+def add_experiment_options(parser, out, book=False):
+    """The options of the hotdog experiment, shared by ``demo`` and ``scripts/train_hotdog.py``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    out : str
+        The caller's default output folder.
+    book : bool
+        Whether the caller uses the book's settings on real data and weights
+        (``hotdog_experiment(book=True)``); only the help of the defaults differs.
+    """
+    def default(book_value, demo_value):
+        if book:
+            return "%d on real data with real source weights, else %d" % (book_value, demo_value)
+        return "%d" % demo_value
+
+    parser.add_argument("--out", default=out, metavar="DIR",
+                        help="output folder: new, empty, or the output of an earlier run of this "
+                             "experiment (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sets, 32-pixel crops, 2 epochs: every step in under a minute")
+    parser.add_argument("--data", metavar="DIR",
+                        help="your image folder (train/ and test/, or one folder per class); "
+                             "default: the extracted hotdog set, else a synthetic one")
+    parser.add_argument("--weights", metavar="FILE",
+                        help="source weights (.params of %s, any number of classes); default: "
+                             "cached ImageNet weights, else a synthetic source model" % DEFAULT_MODEL)
+    parser.add_argument("--epochs", type=int, metavar="N",
+                        help="epochs of each run (default: %d; --quick: 2)" % TrainConfig.epochs)
+    parser.add_argument("--image-size", type=int, metavar="PX",
+                        help="crop size (default: %s; --quick: 32)"
+                             % default(TrainConfig.image_size, 64))
+    parser.add_argument("--batch-size", type=int, metavar="N",
+                        help="batch size (default: %s; --quick: 16)"
+                             % default(TrainConfig.batch_size, 32))
+    parser.add_argument("--seed", type=int, default=0,
+                        help="one seed for data, pretraining and both runs (default: %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_threads_option(parser)
+
+
 def register(sub):
     p = sub.add_parser("demo", formatter_class=formatter,
                        help="the book's whole experiment offline, with an HTML report",
                        description=DESCRIPTION, epilog=EPILOG)
-    p.add_argument("--out", default="runs/demo", metavar="DIR",
-                   help="output folder: new, empty, or an earlier demo's (default: %(default)s)")
-    p.add_argument("--quick", action="store_true",
-                   help="tiny sets, 32-pixel crops, 2 epochs: every step in under a minute")
-    p.add_argument("--data", metavar="DIR",
-                   help="your image folder instead (train/ and test/, or one folder per class)")
-    p.add_argument("--weights", metavar="FILE",
-                   help="source weights (.params of resnet18_v2, any number of classes)")
-    p.add_argument("--epochs", type=int, metavar="N",
-                   help="epochs of each run (default: 5; --quick: 2)")
-    p.add_argument("--image-size", type=int, metavar="PX",
-                   help="crop size (default: 64; --quick: 32)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="one seed for data, pretraining and both runs (default: %(default)s)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_threads_option(p)
+    add_experiment_options(p, out="runs/demo")
     p.set_defaults(func=run)
 
 
@@ -60,6 +88,7 @@ def run(args):
     from ..hotdog import command_line, hotdog_experiment
 
     hotdog_experiment(out=args.out, quick=args.quick, data=args.data, weights=args.weights,
-                      epochs=args.epochs, image_size=args.image_size, seed=args.seed,
+                      epochs=args.epochs, image_size=args.image_size,
+                      batch_size=args.batch_size, seed=args.seed,
                       command=command_line("gluon-finetune"), quiet=args.quiet)
     return 0

@@ -1,5 +1,5 @@
 """``gluon-finetune evaluate``: how good is a trained run, class by class."""
-from . import add_threads_option, formatter
+from . import add_run_options, formatter
 
 DESCRIPTION = """\
 Evaluate a training run on a labelled image folder: accuracy, precision, recall
@@ -20,7 +20,8 @@ mirror images) is averaged; both accuracies are reported, with and without.
 
 Writes OUT/evaluation.json (every number and every image's prediction),
 OUT/confusion.png and OUT/mistakes.png (plus OUT/confusion-<tta>.png with --tta).
-OUT defaults to RUN/eval and is overwritten by the next evaluation there."""
+OUT defaults to RUN/eval and is overwritten by the next evaluation there; a
+folder holding other files is refused."""
 
 EPILOG = """\
 examples:
@@ -34,23 +35,18 @@ def register(sub):
     p = sub.add_parser("evaluate", formatter_class=formatter,
                        help="accuracy, per-class scores, confusion matrix and mistakes of a run",
                        description=DESCRIPTION, epilog=EPILOG)
-    p.add_argument("run", metavar="RUN_DIR", help="a run folder written by `gluon-finetune train`")
+    add_run_options(p)
     p.add_argument("--data", required=True, metavar="DIR", help="labelled image folder")
-    p.add_argument("--checkpoint", default="best", metavar="best|last",
-                   help="best test accuracy or last epoch (default: best)")
     p.add_argument("--tta", metavar="five-crop|ten-crop",
                    help="also average the softmax over test-time crops")
-    p.add_argument("--out", metavar="DIR", help="where to write the results (default: RUN_DIR/eval)")
+    p.add_argument("--out", metavar="DIR",
+                   help="where to write the results: new, empty, or an earlier evaluation's "
+                        "(default: RUN_DIR/eval)")
     p.add_argument("--mistakes", type=int, default=16, metavar="N",
                    help="mistakes to draw, most confident first (default: 16)")
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="(default: 32)")
-    p.add_argument("--ctx", default=None, help="device: cpu, gpu0, ... (default: first GPU, else CPU)")
-    p.add_argument("--amp", action="store_true",
-                   help="mixed precision: float16 on a GPU, bfloat16 on a CPU with AVX512_BF16 or "
-                        "AMX (1.3-1.5x faster here); probabilities within ~1e-2 of float32")
     p.add_argument("--json", action="store_true", help="print evaluation.json instead of the table")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_threads_option(p)
     p.set_defaults(func=run)
 
 
@@ -63,7 +59,7 @@ def run(args):
                           out=args.out, batch_size=args.batch_size, ctx=args.ctx,
                           mistakes=args.mistakes, quiet=args.quiet, amp=args.amp)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+        print(json.dumps(result.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
         return 0
     print(result.summary())
     print()

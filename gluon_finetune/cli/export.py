@@ -1,5 +1,5 @@
 """``gluon-finetune export``: a trained run as files a deployment can load without this package."""
-from . import add_threads_option, formatter
+from . import add_run_options, formatter
 
 DESCRIPTION = """\
 Export a run's network for deployment, with its labels and its test-time
@@ -33,14 +33,11 @@ def register(sub):
     p = sub.add_parser("export", formatter_class=formatter,
                        help="export a run for deployment (MXNet symbol + params, or ONNX)",
                        description=DESCRIPTION, epilog=EPILOG)
-    p.add_argument("run", metavar="RUN_DIR", help="a run folder written by `gluon-finetune train`")
+    add_run_options(p, ctx=False, amp=False)
     p.add_argument("--out", metavar="DIR",
                    help="folder to write (new, empty, or an earlier export; default: RUN_DIR/export)")
     p.add_argument("--format", default="mxnet", metavar="mxnet|onnx", help="(default: mxnet)")
-    p.add_argument("--checkpoint", default="best", metavar="best|last",
-                   help="best test accuracy or last epoch (default: best)")
     p.add_argument("--name", metavar="NAME", help="file name stem (default: the model's name)")
-    add_threads_option(p)
     p.set_defaults(func=run)
 
 

@@ -1,5 +1,5 @@
 """``gluon-finetune predict``: what a trained run says about new images."""
-from . import add_threads_option, formatter
+from . import add_run_options, formatter
 
 DESCRIPTION = """\
 Classify images with a trained run: one line per image with the predicted class
@@ -31,21 +31,14 @@ def register(sub):
     p = sub.add_parser("predict", formatter_class=formatter,
                        help="classify images with a trained run",
                        description=DESCRIPTION, epilog=EPILOG)
-    p.add_argument("run", metavar="RUN_DIR", help="a run folder written by `gluon-finetune train`")
+    add_run_options(p)
     p.add_argument("images", metavar="IMAGE_OR_FOLDER", nargs="+", help="image files or folders")
-    p.add_argument("--checkpoint", default="best", metavar="best|last",
-                   help="best test accuracy or last epoch (default: best)")
     p.add_argument("--top-k", type=int, default=1, metavar="K",
                    help="list the K most probable classes (default: 1)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print JSON")
     out.add_argument("--csv", action="store_true", help="print CSV")
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="(default: 32)")
-    p.add_argument("--ctx", default=None, help="device: cpu, gpu0, ... (default: first GPU, else CPU)")
-    p.add_argument("--amp", action="store_true",
-                   help="mixed precision: float16 on a GPU, bfloat16 on a CPU with AVX512_BF16 or "
-                        "AMX (1.3-1.5x faster here); probabilities within ~1e-2 of float32")
-    add_threads_option(p)
     p.set_defaults(func=run)
 
 
@@ -65,7 +58,7 @@ def run(args):
     preds = model.predict_files(args.images, top_k=args.top_k, batch_size=args.batch_size)
     k = min(args.top_k, len(model.classes))
     if args.json:
-        print(json.dumps([p.to_dict() for p in preds], indent=2))
+        print(json.dumps([p.to_dict() for p in preds], indent=2, ensure_ascii=False))
     elif args.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         header = ["path", "label", "probability"]

@@ -1,5 +1,9 @@
 """``gluon-finetune train``: fine-tune a pretrained network on an image folder."""
+from ..config import FINETUNE_LR, SCRATCH_LR, TrainConfig
 from . import add_threads_option, formatter
+
+#: The book's settings, as TrainConfig has them.
+DEFAULTS = TrainConfig()
 
 DESCRIPTION = """\
 Fine-tune an ImageNet-pretrained network on an image folder, as the book does:
@@ -33,7 +37,8 @@ def add_training_options(p):
     g.add_argument("--split", type=float, metavar="F",
                    help="for a folder without train/test: fraction held out for test (default 0.2)")
     g.add_argument("--strict", action="store_true", help="refuse unreadable files instead of skipping them")
-    g.add_argument("--image-size", type=int, default=224, metavar="PX", help="crop size (default: 224)")
+    g.add_argument("--image-size", type=int, default=DEFAULTS.image_size, metavar="PX",
+                   help="crop size (default: %(default)s)")
     g.add_argument("--train-augs", metavar="SPEC",
                    help="training augmentations (default: book_train = resized_crop, flip, to_tensor, "
                         "normalize); see `gluon-finetune augment --help`")
@@ -42,7 +47,7 @@ def add_training_options(p):
                    help="data loader processes, one thread each (default: one per 4 cores, 1 to 4, "
                         "none for sets under 256 images); the images are the same with any number")
     g = p.add_argument_group("model")
-    g.add_argument("--model", default="resnet18_v2",
+    g.add_argument("--model", default=DEFAULTS.model,
                    help="model zoo network (mxnet.gluon.model_zoo.vision or GluonCV; default: %(default)s)")
     g.add_argument("--weights", metavar="FILE",
                    help="source weights (.params) instead of the zoo's ImageNet weights")
@@ -55,37 +60,43 @@ def add_training_options(p):
                         "preprocessing (no random augmentation of the training images), and train the "
                         "output layer on them; the run folder holds the whole network as usual")
     g = p.add_argument_group("optimisation (defaults are the book's)")
-    g.add_argument("--epochs", type=int, default=5, help="(default: 5)")
-    g.add_argument("--batch-size", type=int, default=128, help="(default: 128)")
-    g.add_argument("--lr", type=float, help="learning rate (default: 0.01; 0.1 with --scratch)")
-    g.add_argument("--head-lr-mult", type=float, default=10.0,
-                   help="learning-rate multiplier of the new output layer (default: 10)")
-    g.add_argument("--wd", type=float, default=0.001, help="weight decay (default: 0.001)")
-    g.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0, as the book)")
-    g.add_argument("--schedule", choices=["constant", "step", "cosine"], default="constant",
-                   help="learning-rate schedule (default: constant)")
+    # None: not given (a resumed run keeps its own total unless --epochs names a new one)
+    g.add_argument("--epochs", type=int, default=None,
+                   help="(default: %d; with --resume: the run's own)" % DEFAULTS.epochs)
+    g.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="(default: %(default)s)")
+    g.add_argument("--lr", type=float, help="learning rate (default: %g; %g with --scratch)"
+                   % (FINETUNE_LR, SCRATCH_LR))
+    g.add_argument("--head-lr-mult", type=float, default=DEFAULTS.head_lr_mult,
+                   help="learning-rate multiplier of the new output layer (default: %(default)g)")
+    g.add_argument("--wd", type=float, default=DEFAULTS.wd, help="weight decay (default: %(default)g)")
+    g.add_argument("--momentum", type=float, default=DEFAULTS.momentum,
+                   help="SGD momentum (default: %(default)g, as the book)")
+    g.add_argument("--schedule", choices=["constant", "step", "cosine"], default=DEFAULTS.schedule,
+                   help="learning-rate schedule (default: %(default)s)")
     g.add_argument("--step-epochs", metavar="E,E", default="",
                    help="with --schedule step: epochs after which the rate drops, e.g. 3,4")
-    g.add_argument("--step-factor", type=float, default=0.1, help="drop factor of --schedule step")
-    g.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warm-up length (default: 0)")
-    g.add_argument("--label-smoothing", type=float, default=0.0, help="(default: 0)")
+    g.add_argument("--step-factor", type=float, default=DEFAULTS.step_factor,
+                   help="drop factor of --schedule step (default: %(default)g)")
+    g.add_argument("--warmup-epochs", type=float, default=DEFAULTS.warmup_epochs,
+                   help="linear warm-up length (default: %(default)g)")
+    g.add_argument("--label-smoothing", type=float, default=DEFAULTS.label_smoothing,
+                   help="(default: %(default)g)")
     g = p.add_argument_group("run")
     g.add_argument("--out", metavar="RUN", help="run folder (default: runs/<mode>-<date>-<time>)")
-    g.add_argument("--ctx", default="auto",
+    g.add_argument("--ctx", default=DEFAULTS.ctx,
                    help="devices: auto (every GPU, else CPU), cpu, gpu, cpu0,cpu1, gpu0,gpu1")
-    g.add_argument("--kvstore", default="device", help="gradient aggregation (default: device)")
+    g.add_argument("--kvstore", default=DEFAULTS.kvstore, help="gradient aggregation (default: %(default)s)")
     g.add_argument("--no-hybridize", action="store_true", help="run the network imperatively")
     g.add_argument("--amp", action="store_true",
                    help="mixed precision (mxnet.contrib.amp): float16 on GPUs, with dynamic loss "
-                        "scaling; bfloat16 on CPUs with AVX512_BF16 or AMX (1.3-1.5x faster "
-                        "here), refused on other CPUs. Weights stay float32")
+                        "scaling; bfloat16 on CPUs with AVX512_BF16 or AMX, refused on other "
+                        "CPUs. Weights stay float32")
     g.add_argument("--seed", type=int, help="random seed (default: drawn once and saved in config.json)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     add_threads_option(g)
 
 
 def config_from_args(args, mode="finetune"):
-    from ..config import TrainConfig
     from ..errors import UserError
 
     try:
@@ -96,7 +107,7 @@ def config_from_args(args, mode="finetune"):
         data=args.data, out=args.out, model=args.model, mode=mode, weights=args.weights,
         model_root=args.model_root, allow_download=not args.offline,
         freeze_features=args.freeze_features, cache_features=args.cache_features,
-        epochs=args.epochs, batch_size=args.batch_size,
+        epochs=DEFAULTS.epochs if args.epochs is None else args.epochs, batch_size=args.batch_size,
         lr=args.lr, head_lr_mult=args.head_lr_mult, wd=args.wd, momentum=args.momentum,
         schedule=args.schedule, step_epochs=steps, step_factor=args.step_factor,
         warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
@@ -111,7 +122,7 @@ def register(sub):
     p = sub.add_parser("train", formatter_class=formatter, help="fine-tune a pretrained network on a folder",
                        description=DESCRIPTION, epilog=EPILOG)
     p.add_argument("--scratch", action="store_true",
-                   help="train from random weights instead (the book's baseline, lr 0.1)")
+                   help="train from random weights instead (the book's baseline, lr %g)" % SCRATCH_LR)
     p.add_argument("--resume", metavar="RUN", help="continue a stopped run folder (other options "
                    "come from its config.json; --epochs may raise the total, --lr set a new rate)")
     add_training_options(p)
@@ -126,8 +137,7 @@ def run(args):
         if args.data or args.out:
             raise UserError("--resume takes its data and run folder from RUN/config.json; "
                             "drop --data/--out")
-        epochs = args.epochs if args.epochs != 5 else None
-        result = resume(args.resume, epochs=epochs, lr=args.lr)
+        result = resume(args.resume, epochs=args.epochs, lr=args.lr)
     else:
         result = fit(config_from_args(args, mode="scratch" if args.scratch else "finetune"))
     best = result.best

@@ -19,11 +19,21 @@ from ..imageio import IMAGE_EXTENSIONS
 from .check import check_folder
 from .dataset import AugmentedDataset, FolderDataset
 from .download import download_hotdog
-from .folders import (DEFAULT_SPLIT, SINGLE, TRAIN_TEST, BadFile, DataWarning, FolderReport,
-                      find_layout, is_hidden, list_classes, list_images, scan_folder,
-                      split_files)
-from .loader import (FolderData, FolderLoader, SeededBatches, ShardedBatchSampler,
-                     folder_loader, make_loaders)
+from .folders import (
+                      DEFAULT_SPLIT,
+                      SINGLE,
+                      TRAIN_TEST,
+                      BadFile,
+                      DataWarning,
+                      FolderReport,
+                      find_layout,
+                      is_hidden,
+                      list_classes,
+                      list_images,
+                      scan_folder,
+                      split_files,
+)
+from .loader import FolderData, FolderLoader, SeededBatches, ShardedBatchSampler, folder_loader, make_loaders
 from .samples import Samples, sample_images, show_samples
 from .workers import MIN_IMAGES_FOR_WORKERS, default_workers, limit_worker_threads
 

@@ -463,7 +463,7 @@ def _markers(root):
 def _read_marker(root, archive_name):
     """The marker's record, or None when it is missing or unreadable."""
     try:
-        with open(_marker_path(root, archive_name)) as f:
+        with open(_marker_path(root, archive_name), encoding="utf-8") as f:
             record = json.load(f)
         return record if isinstance(record, dict) else None
     except (OSError, ValueError):
@@ -504,8 +504,8 @@ def _extract_and_mark(archive, root, archive_name, sha1, source, quiet):
     marker = _marker_path(root, archive_name)
     fd, tmp = _create_temp_file(root, os.path.basename(marker) + ".", ".part")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=1)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=1, ensure_ascii=False)
             f.write("\n")
         os.replace(tmp, marker)
     finally:

@@ -47,6 +47,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..errors import UserError
+from ..fsutil import claim_folder
 from ..progress import progress
 
 #: Class folders of the hotdog task, in the book's order.
@@ -261,13 +262,13 @@ def sprite_carrot(rng, length):
                (x0, cy + thick / 2)], fill=colour)
     d.ellipse((x0 - thick * 0.15, cy - thick / 2, x0 + thick * 0.15, cy + thick / 2), fill=colour)
     ring = _scale(colour, 0.75)
-    for k in range(int(rng.integers(3, 7))):
+    for _ in range(int(rng.integers(3, 7))):
         t = rng.uniform(0.1, 0.8)
         x = x0 + t * length
         h = thick / 2 * (1 - t) * 0.7
         d.line((x, cy - h, x + thick * 0.05, cy + h * 0.2), fill=ring, width=_lw(thick * 0.06))
     green = _col(rng, *_GREEN)
-    for k in range(int(rng.integers(3, 6))):
+    for _ in range(int(rng.integers(3, 6))):
         a = rng.uniform(-0.6, 0.6)
         ln = length * rng.uniform(0.12, 0.22)
         d.line((x0, cy, x0 - ln * math.cos(a), cy + ln * math.sin(a)), fill=green,
@@ -778,21 +779,13 @@ def _write_one(job):
 def _ours(out, task):
     """Files under ``out`` that a previous run for ``task`` may have written, or
     raise UserError when ``out`` holds anything else."""
-    marker = os.path.join(out, MARKER)
-    entries = os.listdir(out)
-    if not entries:
+    meta = claim_folder(out, MARKER, "synthetic data set")
+    if meta is None:
         return []
-    if MARKER not in entries:
-        raise UserError(
-            "refusing to write into %s: the folder is not empty and is not a synthetic data "
-            "set (no %s in it). Choose a new or empty folder for --out." % (out, MARKER))
-    try:
-        with open(marker, encoding="utf-8") as f:
-            meta = json.load(f)
-        old_task = meta["task"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise UserError("refusing to write into %s: %s there is not one this tool wrote. "
-                        "Choose a new or empty folder for --out." % (out, marker)) from None
+    old_task = meta.get("task")
+    if old_task is None:
+        raise UserError("refusing to write into %s: its %s is not one this tool wrote. "
+                        "Choose a new or empty folder for --out." % (out, MARKER))
     if old_task != task:
         raise UserError(
             "refusing to write into %s: it holds a synthetic %r data set, not %r. "
@@ -919,6 +912,6 @@ def generate(out, task="hotdog", n_per_class=None, n_test_per_class=None, seed=0
 def _write_marker(out, meta):
     path = os.path.join(out, MARKER)
     with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=2)
+        json.dump(meta, f, indent=2, ensure_ascii=False)
         f.write("\n")
     os.replace(path + ".tmp", path)

@@ -1,0 +1,53 @@
+"""Stop signals as exceptions, so that a stopped process cleans up the way Ctrl-C does.
+
+``train`` turns SIGTERM into an interrupt, so ``kill`` also saves the weights;
+``launch`` turns SIGINT, SIGTERM and SIGHUP into one, so it stops the job it
+started instead of orphaning it. Both use :class:`signals_as_interrupt`.
+"""
+import signal
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal arrived; ``signum`` says which (caught like Ctrl-C's KeyboardInterrupt)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class signals_as_interrupt:
+    """Within the ``with`` block, raise :class:`Interrupted` on the named signals.
+
+    Parameters
+    ----------
+    names : str
+        Signal names such as ``"SIGTERM"``; those the platform lacks are skipped.
+
+    Outside the main thread, where Python cannot install handlers, signals are
+    left alone. The previous handlers come back when the block ends.
+    """
+
+    def __init__(self, *names):
+        self.names = names or ("SIGTERM",)
+        self._old = {}
+
+    def __enter__(self):
+        self._old = {}
+        for name in self.names:
+            signum = getattr(signal, name, None)
+            if signum is None:
+                continue
+            try:
+                self._old[signum] = signal.signal(signum, self._raise)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise Interrupted(signum)
+
+    def __exit__(self, *exc):
+        for signum, old in self._old.items():
+            signal.signal(signum, old)
+        return False
