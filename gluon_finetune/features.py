@@ -13,8 +13,9 @@ import mxnet as mx
 import numpy as np
 from mxnet import gluon
 
-from . import augment, augspec, devices, model
+from . import augment, devices, model
 from . import data as data_mod
+from .augment import spec as augspec
 from .errors import UserError
 from .progress import progress
 

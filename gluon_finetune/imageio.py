@@ -7,9 +7,9 @@ as 3-channel RGB, and a file that cannot be read raises
 inside an epoch.
 
 Complete baseline or progressive JPEGs, the bulk of any photo folder, are
-decoded by OpenCV (libjpeg-turbo, no Python objects per row): 1.3-1.5x faster
-than Pillow here and the same pixels (EXIF orientation is ignored, as Pillow
-does). Every other file, and any JPEG that does not end with its end-of-image
+decoded by OpenCV (libjpeg-turbo, no Python objects per row): faster than
+Pillow (the README's Performance section) and the same pixels (EXIF
+orientation is ignored, as Pillow does). Every other file, and any JPEG that does not end with its end-of-image
 marker (a truncated download, trailing bytes), goes through Pillow, which
 refuses truncated files instead of returning a half-grey picture.
 """

@@ -113,8 +113,8 @@ def fit(config, log=print):
         % (config.model, describe_source(config, source), describe_devices(ctxs, cluster, config.amp, omp),
            len(data.train_set), len(data.test_set), ", ".join(data.classes)))
     if not config.amp and {c.device_type for c in ctxs} == {"cpu"} and devices.cpu_has_bf16():
-        log("tip: this CPU computes bfloat16 natively: --amp trains 1.3-1.5x faster, with "
-            "float32 weights (README: Fine-tuning, mixed precision)")
+        log("tip: this CPU computes bfloat16 natively: --amp trains faster on large images, "
+            "with float32 weights (README: Fine-tuning, mixed precision)")
     return _train_epochs(config, run, net, data, ctxs, 0, [], log, cluster=cluster)
 
 
