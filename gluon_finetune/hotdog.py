@@ -5,7 +5,8 @@ and ``scripts/train_hotdog.py``. It reads top to bottom as the steps of the book
 
 1. **data**: a folder the caller names, else the real hotdog set when it is
    already extracted and verified under MXNet's dataset folder, else a synthetic
-   hotdog set drawn into ``OUT/data/hotdog`` (nothing is downloaded);
+   hotdog set drawn into ``OUT/data/hotdog`` (nothing is downloaded here:
+   :func:`fetch_book_inputs` downloads, for ``scripts/train_hotdog.py``);
 2. **source weights**: a ``.params`` file the caller names, else the ImageNet
    weights when they are already in the model cache, else a *synthetic source
    model*: ``resnet18_v2`` pretrained here from scratch on the ten-class
@@ -97,7 +98,8 @@ BOOK = dataclasses.replace(DEMO, name="book", image_size=TrainConfig.image_size,
 def hotdog_experiment(out="runs/demo", quick=False, data=None, weights=None, epochs=None,
                       image_size=None, batch_size=None, seed=0, book=False,
                       model_name=model.DEFAULT_MODEL,
-                      data_root=None, model_root=None, command=None, log=print, quiet=False):
+                      data_root=None, model_root=None, command=None, log=print, quiet=False,
+                      hotdog_sha1=None, stand_ins=True):
     """Run the book's experiment (fine-tune vs scratch) and write ``OUT/report.html``.
 
     Parameters
@@ -123,6 +125,13 @@ def hotdog_experiment(out="runs/demo", quick=False, data=None, weights=None, epo
     data_root, model_root : str, optional
         Where to look for the extracted hotdog set and the ImageNet weights
         (default ``$MXNET_HOME/datasets`` and ``$MXNET_HOME/models``). Never downloaded.
+    hotdog_sha1 : str, optional
+        The sha1 of the ``hotdog.zip`` the set was extracted from (a mirror's
+        copy); default the book's.
+    stand_ins : bool
+        Draw synthetic data and pretrain a synthetic source model where the real
+        ones are missing; ``False`` raises :class:`UserError` instead (the book's
+        script never substitutes them unasked).
     command : str, optional
         The command line, for the report.
     log : callable
@@ -151,10 +160,13 @@ def hotdog_experiment(out="runs/demo", quick=False, data=None, weights=None, epo
 
     log("step 1/6: data")
     with timer("data"):
-        found = _choose_data(out, inputs["data"], settings, seed, data_root, quiet, log)
+        found = _choose_data(out, inputs["data"], settings, seed, data_root, quiet, log,
+                             hotdog_sha1, stand_ins)
     real_data = found["kind"] != "synthetic" and not found.get("synthetic")
     # Verified ImageNet weights already in the cache (hashing ~45 MB: once, here).
     cached = None if inputs["weights"] else model.cached_pretrained(model_name, model_root)
+    if not (stand_ins or inputs["weights"] or cached):
+        raise UserError(model.offline_weights_message(model_name, model_root))
     if book and not quick and real_data and (inputs["weights"] or cached):
         # A synthetic source model is pretrained at the run's image size: at 224 px
         # that would take hours on a CPU, so the book's settings need real weights.
@@ -217,6 +229,108 @@ def hotdog_experiment(out="runs/demo", quick=False, data=None, weights=None, epo
     return record
 
 
+# --------------------------------------------------------------------------- the book's inputs
+
+
+def fetch_book_inputs(data=None, weights=None, model_name=model.DEFAULT_MODEL, data_root=None,
+                      model_root=None, urls=None, sha1=None, offline=False, quiet=False,
+                      log=print):
+    """Get what the book downloads: the hotdog set and the ImageNet weights, or say what is missing.
+
+    What the caller gives (``data``, ``weights``) is not fetched. The hotdog
+    archive is downloaded, sha1-checked and extracted into ``data_root``
+    (``$MXNET_HOME/datasets``) by :func:`gluon_finetune.data.download.download_hotdog`,
+    unless a verified copy is there; the weights come from the model zoo's URL
+    (``$MXNET_GLUON_REPO`` changes the host) and are checked against the zoo's
+    sha1 into ``model_root`` (``$MXNET_HOME/models``). Both are tried before
+    anything is decided, so one message can name everything that is missing.
+
+    Parameters
+    ----------
+    urls : list of str, optional
+        Where to get ``hotdog.zip``, tried in order (default: the book's, then MXNet's).
+    sha1 : str, optional
+        The archive's sha1 (a mirror's own copy); default the book's.
+    offline : bool
+        Never use the network: take what is cached, or a ``hotdog.zip`` put in
+        ``data_root``, else report it missing.
+
+    Returns
+    -------
+    dict
+        ``hotdog_sha1`` (None when ``data`` was given) and ``weights`` (the
+        cached file, or None when ``weights`` was given).
+
+    Raises
+    ------
+    UserError
+        Something could not be had: one message naming each missing file, its
+        URL(s), its sha1, the folder to put it in, and the two ways on.
+    """
+    from .data import download
+
+    _check_inputs(data, weights, model_name)  # a mistake in what is given comes first
+    missing = []
+    hotdog_sha1 = None
+    if data is None:
+        root = os.path.abspath(data_root or download.default_root())
+        hotdog_sha1 = download.normalize_sha1(sha1 or download.HOTDOG_SHA1)
+        tried = download.hotdog_urls(urls)
+        try:
+            placed = os.path.join(root, download.HOTDOG_ARCHIVE)
+            if offline and not download._verified_copy(root, download.HOTDOG_ARCHIVE, hotdog_sha1):
+                if not os.path.isfile(placed):
+                    raise UserError("--offline: not downloaded")
+                download.download_hotdog(root, archive=placed, sha1=hotdog_sha1, quiet=quiet)
+            else:
+                download.download_hotdog(root, sha1=hotdog_sha1, urls=tried, quiet=quiet)
+        except UserError as err:
+            missing.append(_missing_file(
+                download.HOTDOG_ARCHIVE, hotdog_sha1, tried, os.path.join(root, download.HOTDOG_ARCHIVE),
+                _reasons(err)))
+    cached = None
+    if weights is None:
+        info = model.pretrained_file_info(model_name, model_root)
+        cached = model.cached_pretrained(model_name, model_root)
+        if cached is None:
+            try:
+                if offline:
+                    raise UserError("--offline: not downloaded")
+                log("downloading the ImageNet weights of %s from %s" % (model_name, info["url"]))
+                cached = model.download_pretrained(model_name, model_root, quiet=quiet)
+            except UserError as err:
+                missing.append(_missing_file(info["file"], info["sha1"],
+                                             ["%s  (a zip holding the .params file)" % info["url"]],
+                                             info["path"], _reasons(err)))
+    if missing:
+        raise UserError("\n".join(
+            ["the book's experiment needs files that are not here and could not be downloaded:"]
+            + missing
+            + ["Either put each file where it says and run the same command again (or give your "
+               "own with --data DIR / --weights FILE),",
+               "or run with --synthetic for the offline stand-in: synthetic pictures and a "
+               "source model pretrained here on a synthetic task, at the demo's settings."]))
+    return {"hotdog_sha1": hotdog_sha1, "weights": cached}
+
+
+def _reasons(err):
+    """The lines of a download error that say why, without its advice on what to do."""
+    lines = [l.strip() for l in str(err).splitlines() if l.strip()]
+    keep = []
+    for line in lines:
+        if line.startswith("To work offline") or line.startswith("then either"):
+            break
+        keep.append(line)
+    return keep[1:] if len(keep) > 1 and keep[0].endswith(":") else keep
+
+
+def _missing_file(name, sha1, urls, path, reasons):
+    lines = ["  %s (sha1 %s): %s" % (name, sha1, "; ".join(reasons) or "missing")]
+    lines += ["    from   %s" % url for url in urls]
+    lines.append("    put it at  %s" % path)
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- inputs and OUT
 
 
@@ -272,9 +386,11 @@ def _override(settings, **values):
 # --------------------------------------------------------------------------- step 1: data
 
 
-def _choose_data(out, given, settings, seed, data_root, quiet, log):
+def _choose_data(out, given, settings, seed, data_root, quiet, log, hotdog_sha1=None,
+                 stand_ins=True):
     from .data import download
 
+    sha1 = hotdog_sha1 or download.HOTDOG_SHA1
     if given:
         log("data: your folder %s" % given)
         # A folder `gluon-finetune data synth` drew is small-picture data: the
@@ -283,11 +399,15 @@ def _choose_data(out, given, settings, seed, data_root, quiet, log):
         return {"kind": "folder", "path": given, "label": "your image folder %s" % given,
                 "synthetic": synthetic}
     root = os.path.abspath(data_root or download.default_root())
-    real = download._verified_copy(root, download.HOTDOG_ARCHIVE, download.HOTDOG_SHA1)
+    real = download._verified_copy(root, download.HOTDOG_ARCHIVE, sha1)
     if real:
-        log("data: the book's hotdog set, %s (extracted from hotdog.zip, sha1 verified)" % real)
-        return {"kind": "hotdog", "path": real,
-                "label": "the book's hotdog set (hotdog.zip, sha1 %s)" % download.HOTDOG_SHA1}
+        log("data: the book's hotdog set, %s (extracted from hotdog.zip, sha1 %s verified)"
+            % (real, sha1))
+        return {"kind": "hotdog", "path": real, "sha1": sha1,
+                "label": "the book's hotdog set (hotdog.zip, sha1 %s)" % sha1}
+    if not stand_ins:
+        raise UserError("the hotdog set extracted from hotdog.zip (sha1 %s) is not in %s; "
+                        "`gluon-finetune data download` puts it there" % (sha1, root))
     folder = os.path.join(out, "data", "hotdog")
     train, test = settings.hotdog_counts
     meta, reused = _synthetic_set(folder, "hotdog", train, test, settings.draw_size, seed, quiet)
@@ -329,9 +449,12 @@ def _choose_source(out, given, cached, settings, seed, model_name, model_root, q
         return {"kind": "file", "path": given, "label": "your weights file %s" % given,
                 "source_test_acc": acc, "preprocessing": sidecar.get("preprocessing")}
     if cached:
-        log("source: ImageNet weights of %s from the model cache, %s" % (model_name, cached))
-        return {"kind": "imagenet", "path": None, "file": cached,
-                "label": "ImageNet weights of %s (%s)" % (model_name, os.path.basename(cached))}
+        sha1 = model.pretrained_file_info(model_name, model_root)["sha1"]
+        log("source: ImageNet weights of %s from the model cache, %s (sha1 %s verified)"
+            % (model_name, cached, sha1))
+        return {"kind": "imagenet", "path": None, "file": cached, "sha1": sha1,
+                "label": "ImageNet weights of %s (%s, sha1 %s)"
+                         % (model_name, os.path.basename(cached), sha1)}
     info = model.pretrained_file_info(model_name, model_root)
     source = _synthetic_source(out, settings, seed, model_name, quiet, log)
     source["looked_in"] = info["path"]

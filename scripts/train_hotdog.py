@@ -1,52 +1,74 @@
 #!/usr/bin/env python
-"""The book's hotdog experiment: fine-tune resnet18_v2 vs train it from scratch.
+"""The book's hotdog experiment, for real: fine-tune resnet18_v2 vs train it from scratch.
 
-Dive into Deep Learning's "fine-tuning" chapter, end to end, thin over
-gluon_finetune.hotdog.hotdog_experiment(), the same code as `gluon-finetune demo`:
+Dive into Deep Learning's "fine-tuning" chapter end to end, as the book runs it:
 
-- data: --data DIR, else the book's hotdog set if it is already extracted
-  under $MXNET_HOME/datasets (`gluon-finetune data download` puts it there),
-  else a synthetic hotdog set drawn into OUT/data/hotdog;
-- source weights: --weights FILE, else resnet18_v2's ImageNet weights if they
-  are already in $MXNET_HOME/models, else a source model pretrained here on a
-  synthetic ten-class food task;
-- the augmentation and sample grids, fine-tuning vs scratch (same epochs, same
-  seed), the fine-tuned network's confusion matrix and mistakes, OUT/report.html.
+1. downloads what the book downloads, unless it is already there: the hotdog set
+   (hotdog.zip: 2,000 training and 800 test photos, sha1-checked and extracted
+   into $MXNET_HOME/datasets) and resnet18_v2's ImageNet weights (the model zoo's
+   file, URL and sha1, into $MXNET_HOME/models);
+2. fine-tunes the ImageNet network and trains the same network from scratch with
+   the book's settings: 224-pixel crops, batch 128, 5 epochs, SGD lr 0.01 with the
+   new output layer at 10x, weight decay 0.001; lr 0.1 from scratch;
+3. prints the book's epoch lines for both, draws both runs' curves in one plot,
+   evaluates the fine-tuned network and writes OUT/report.html.
 
-On real data (the hotdog set or --data) with real source weights (ImageNet's or
---weights) it uses the book's settings: 224-pixel crops, batch 128, 5 epochs, lr
-0.01 (output layer 10x) fine-tuned and 0.1 from scratch; that takes about an hour
-on a 2-core CPU and minutes on a GPU. With a synthetic stand-in for either, it uses
-the offline demo's 64-pixel crops and batch 32 (a source model pretrained here at
-224 px would take hours on a CPU). --image-size, --batch-size and --epochs override.
-Nothing is downloaded; the script prints which data and weights it used.
+If a download fails it stops before any training, naming each missing file, its
+URLs, its sha1 and the folder to put it in. It never substitutes synthetic data or
+weights unless asked: --synthetic runs the offline stand-in of `gluon-finetune demo`
+(synthetic pictures, a source model pretrained here, 64-pixel crops).
 
-    python scripts/train_hotdog.py                               # runs/hotdog/report.html
-    python scripts/train_hotdog.py --data ~/.mxnet/datasets/hotdog --epochs 5
-    python scripts/train_hotdog.py --weights source.params --image-size 112 --batch-size 64
+    python scripts/train_hotdog.py                                  # runs/hotdog/report.html
+    python scripts/train_hotdog.py --offline                        # only what is cached
+    python scripts/train_hotdog.py --data-url http://mirror.local/hotdog.zip --data-sha1 HASH
+    MXNET_GLUON_REPO=http://mirror.local/ python scripts/train_hotdog.py   # weights mirror
+    python scripts/train_hotdog.py --synthetic                      # the offline stand-in
+    python scripts/train_hotdog.py --data ~/photos --weights source.params --image-size 112
 """
 import argparse
 import sys
 
 from gluon_finetune.cli import apply_threads, run_guarded
 from gluon_finetune.cli.demo import add_experiment_options
+from gluon_finetune.errors import UserError
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_experiment_options(parser, out="runs/hotdog", book=True)
+    g = parser.add_argument_group("downloads")
+    g.add_argument("--synthetic", action="store_true",
+                   help="the offline stand-in: synthetic pictures and a synthetic source model "
+                        "where the real ones are not cached (never downloads)")
+    g.add_argument("--offline", action="store_true",
+                   help="never use the network: run on what is cached, or stop naming what is missing")
+    g.add_argument("--data-url", action="append", metavar="URL",
+                   help="where to get hotdog.zip (repeat for mirrors, tried in order; default: "
+                        "the book's data store, then MXNet's)")
+    g.add_argument("--data-sha1", metavar="HASH",
+                   help="sha1 of the hotdog.zip at --data-url (default: the book's)")
     args = parser.parse_args(argv)
 
     def experiment():
         apply_threads(args)  # before MXNet loads
-        from gluon_finetune.hotdog import command_line, hotdog_experiment
+        from gluon_finetune.hotdog import command_line, fetch_book_inputs, hotdog_experiment
 
-        hotdog_experiment(out=args.out, quick=args.quick, data=args.data, weights=args.weights,
-                          epochs=args.epochs, image_size=args.image_size,
-                          batch_size=args.batch_size, seed=args.seed, book=True,
-                          command=command_line("python scripts/train_hotdog.py"),
-                          quiet=args.quiet)
+        common = dict(out=args.out, quick=args.quick, data=args.data, weights=args.weights,
+                      epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size,
+                      seed=args.seed, book=True, quiet=args.quiet,
+                      command=command_line("python scripts/train_hotdog.py"))
+        if args.synthetic:
+            if args.data_url or args.data_sha1:
+                raise UserError("--synthetic downloads nothing: drop --data-url/--data-sha1")
+            hotdog_experiment(**common)
+            return 0
+        if args.quick:
+            raise UserError("--quick is the offline stand-in's tiny version: use it with --synthetic")
+        found = fetch_book_inputs(data=args.data, weights=args.weights, urls=args.data_url,
+                                  sha1=args.data_sha1, offline=args.offline, quiet=args.quiet)
+        hotdog_experiment(hotdog_sha1=found["hotdog_sha1"], stand_ins=False, **common)
+        return 0
 
     return run_guarded(experiment)
 

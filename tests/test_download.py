@@ -5,7 +5,6 @@ build from tiny real JPEGs; it counts requests, can cut a response short, and ca
 answer 404. "Offline" is a closed local port.
 """
 import hashlib
-import http.server
 import io
 import os
 import shutil
@@ -13,10 +12,8 @@ import socket
 import stat
 import subprocess
 import sys
-import threading
 import uuid
 import zipfile
-from collections import Counter
 
 import pytest
 from PIL import Image
@@ -31,6 +28,8 @@ from gluon_finetune.data.download import (
     extract_archive,
 )
 from gluon_finetune.errors import UserError
+
+from http_server import Server
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -96,53 +95,6 @@ EXPECTED_FILES = sorted(n[len("hotdog/"):] for n in hotdog_layout())
 
 # ---------------------------------------------------------------------------
 # the server
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        srv = self.server
-        srv.hits[self.path] += 1
-        route = srv.routes.get(self.path)
-        if route is None:
-            self.send_error(404)
-            return
-        body, mode = route
-        self.send_response(200)
-        self.send_header("Content-Type", "application/zip")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if mode == "truncate":
-            # Promise the whole body, send half, hang up (HTTP/1.0 closes).
-            self.wfile.write(body[:len(body) // 2])
-        else:
-            self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class Server:
-    def __init__(self):
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.routes = {}
-        self.httpd.hits = Counter()
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
-                                       daemon=True)
-        self.thread.start()
-
-    def serve(self, path, body, mode="ok"):
-        self.httpd.routes[path] = (body, mode)
-        return self.url(path)
-
-    def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.httpd.server_address[1], path)
-
-    def hits(self, path):
-        return self.httpd.hits[path]
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
 
 @pytest.fixture
 def server():

@@ -10,9 +10,12 @@ Three steps, each of which can fail without leaving anything half-done behind:
    expected sha1 too, unless the caller names another one or turns checking off,
    which is how the same code serves people's own zipped datasets.
 3. **extract** (:func:`extract_archive`): refuse entries that would land outside
-   the target (``..``, absolute paths, drive letters, symlinks), skip macOS and
-   dot-file junk, extract into a temporary folder and rename it into place at the
-   end.
+   the target (``..``, absolute paths, drive letters, symlinks) and archives that
+   would expand without bound (:func:`check_expansion`: more than the target
+   disk's free space, or an entry inflating more than :data:`MAX_RATIO` times;
+   the bytes are counted as they are written too, since headers can lie), skip
+   macOS and dot-file junk, extract into a temporary folder and rename it into
+   place at the end.
 
 :func:`download_hotdog` chains them and records each successful extraction in a
 small marker file (``.<archive name>.extracted``, JSON with the archive's sha1)
@@ -51,6 +54,16 @@ HOTDOG_ARCHIVE = "hotdog.zip"
 #: Environment variable with replacement URLs (space or comma separated),
 #: for local mirrors and tests.
 HOTDOG_URL_ENV = "GLUON_FINETUNE_HOTDOG_URL"
+
+#: The most an entry of more than :data:`RATIO_MIN_BYTES` may inflate (uncompressed /
+#: compressed size). Photo collections such as hotdog.zip stay near 1:1 (JPEG is
+#: already compressed), text about 3-10:1; a "zip bomb" of zeros reaches 1000:1.
+MAX_RATIO = 100
+#: Entries up to this size are not held to :data:`MAX_RATIO`: a small text file can
+#: compress far better and cannot fill a disk.
+RATIO_MIN_BYTES = 1 << 20
+#: Room left free on the target disk after an extraction.
+FREE_MARGIN = 64 << 20
 
 _CHUNK = 1 << 16
 _O_BINARY = getattr(os, "O_BINARY", 0)  # Windows would translate newlines otherwise
@@ -333,6 +346,60 @@ def _open_zip(zip_path):
                         % (zip_path, err)) from None
 
 
+def _size(n):
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return ("%d %s" if unit == "bytes" else "%.1f %s") % (n, unit)
+        n /= 1024.0
+
+
+def _existing_parent(path):
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    return path
+
+
+def check_expansion(entries, zip_path, target_dir):
+    """Refuse, before anything is written, an archive that would expand without bound.
+
+    Parameters
+    ----------
+    entries : list of (zipfile.ZipInfo, list of str)
+        What :func:`archive_entries` returned.
+    zip_path, target_dir : str
+        The archive and where it would be extracted (for the free space and messages).
+
+    Returns
+    -------
+    int
+        The declared uncompressed total: the byte budget of the extraction.
+
+    Raises
+    ------
+    UserError
+        An entry inflating more than :data:`MAX_RATIO` times its compressed size,
+        or a declared total larger than the target disk's free space (less
+        :data:`FREE_MARGIN`).
+    """
+    total = 0
+    for info, _ in entries:
+        total += info.file_size
+        if info.file_size > RATIO_MIN_BYTES and \
+                info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise UserError(
+                "refusing %s: its entry %r would expand from %s to %s, more than %d times its "
+                "compressed size (photo archives stay near 1:1; this looks like a zip bomb). "
+                "Nothing was extracted." % (zip_path, info.filename, _size(info.compress_size),
+                                            _size(info.file_size), MAX_RATIO))
+    disk = _existing_parent(target_dir)
+    free = shutil.disk_usage(disk).free
+    if total + FREE_MARGIN > free:
+        raise UserError("refusing %s: it would expand to %s, but the disk of %s has %s free. "
+                        "Nothing was extracted; free some space or extract elsewhere (--root)."
+                        % (zip_path, _size(total), disk, _size(free)))
+    return total
+
+
 def _top_level(entries):
     """Map each first path component to True when it is a folder."""
     tops = {}
@@ -384,6 +451,7 @@ def extract_archive(zip_path, target_dir, folder=None, quiet=False):
         entries = archive_entries(zf)
         if not entries:
             raise UserError("archive %s holds no files to extract" % zip_path)
+        budget = [check_expansion(entries, zip_path, target_dir)]
         if folder is not None:
             entries = [(info, [folder] + parts) for info, parts in entries]
         created = _makedirs(target_dir, "target folder")
@@ -399,7 +467,7 @@ def extract_archive(zip_path, target_dir, folder=None, quiet=False):
                 if not os.path.realpath(dest).startswith(real_tmp + os.sep):
                     raise UserError("refusing archive entry %r: it would land outside "
                                     "the target folder" % info.filename)
-                _write_entry(zf, info, dest, zip_path)
+                _write_entry(zf, info, dest, zip_path, budget)
             names = sorted({parts[0] for _, parts in entries})
             _swap_into_place(tmp, target_dir, names)
         except BaseException:
@@ -414,16 +482,27 @@ def extract_archive(zip_path, target_dir, folder=None, quiet=False):
     return names
 
 
-def _write_entry(zf, info, dest, zip_path):
+def _write_entry(zf, info, dest, zip_path, budget):
+    """Write one entry; ``budget`` is ``[bytes the archive declared and has not yet written]``."""
     try:
         if info.is_dir():
             os.makedirs(dest, exist_ok=True)
             return
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         # Our own copy rather than ZipFile.extract: no permission bits, no
-        # set-uid files, no links, whatever the archive says.
+        # set-uid files, no links, whatever the archive says. The bytes are
+        # counted against what the headers declared, which the check before
+        # extraction trusted.
+        written = 0
         with zf.open(info) as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, _CHUNK)
+            for chunk in iter(lambda: src.read(_CHUNK), b""):
+                written += len(chunk)
+                budget[0] -= len(chunk)
+                if written > info.file_size or budget[0] < 0:
+                    raise UserError("refusing %s: entry %r expands beyond the %s its header "
+                                    "declares; nothing was extracted"
+                                    % (zip_path, info.filename, _size(info.file_size)))
+                out.write(chunk)
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, NotImplementedError) as err:
         raise UserError("cannot extract %r from %s (damaged or incomplete archive?): %s"
                         % (info.filename, zip_path, err)) from None
