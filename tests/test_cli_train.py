@@ -20,6 +20,14 @@ def start_cli(*args, cwd=None):
                             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def start_long_run(data, weights, out):
+    """A training run of far more epochs than can finish while a test waits for its first
+    checkpoint: the test waits for that state, whatever the machine's speed, then stops it."""
+    return start_cli("train", "--data", data, "--weights", weights, "--out", out,
+                     "--epochs", "100000", "--batch-size", "8", "--image-size", "32", "--seed", "5",
+                     "--quiet")
+
+
 def wait_for(path, proc, timeout=240):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -48,11 +56,7 @@ def test_train_prints_the_books_lines_and_writes_the_run(tiny_hotdog, tiny_sourc
 
 def test_sigkill_leaves_a_loadable_checkpoint_and_resume_finishes(tiny_hotdog, tiny_source, tmp_path):
     out = tmp_path / "run"
-    # Far more epochs than can finish while the test waits for the first checkpoint: the
-    # test waits for that state, whatever the machine's speed, then interrupts.
-    proc = start_cli("train", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out,
-                     "--epochs", "100000", "--batch-size", "8", "--image-size", "32", "--seed", "5",
-                     "--quiet")
+    proc = start_long_run(tiny_hotdog, tiny_source, out)
     try:
         assert wait_for(out / "checkpoints" / "last.json", proc), proc.stderr.read() if proc.stderr else ""
         time.sleep(0.3)
@@ -63,7 +67,7 @@ def test_sigkill_leaves_a_loadable_checkpoint_and_resume_finishes(tiny_hotdog, t
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
     last = json.loads((out / "checkpoints" / "last.json").read_text())
-    assert last["epoch"] >= 1 and last["epoch"] < 30
+    assert last["epoch"] >= 1
     import mxnet as mx
 
     from gluon_finetune import model
@@ -80,11 +84,7 @@ def test_sigkill_leaves_a_loadable_checkpoint_and_resume_finishes(tiny_hotdog, t
 
 def test_ctrl_c_saves_and_exits_cleanly(tiny_hotdog, tiny_source, tmp_path):
     out = tmp_path / "run"
-    # Far more epochs than can finish while the test waits for the first checkpoint: the
-    # test waits for that state, whatever the machine's speed, then interrupts.
-    proc = start_cli("train", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out,
-                     "--epochs", "100000", "--batch-size", "8", "--image-size", "32", "--seed", "5",
-                     "--quiet")
+    proc = start_long_run(tiny_hotdog, tiny_source, out)
     try:
         assert wait_for(out / "checkpoints" / "last.json", proc)
         proc.send_signal(signal.SIGINT)

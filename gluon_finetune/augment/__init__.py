@@ -31,14 +31,14 @@ from ..constants import IMAGENET_MEAN, IMAGENET_STD, MAX_SIDE
 from ..plots import show_images
 from ..seeding import seed_everything
 from .augmenters import (
-                         MinSizeAug,
-                         NormalizeAug,
-                         RandomColorAug,
-                         RandomResizedCropAug,
-                         ToTensorAug,
-                         VerticalFlipAug,
-                         apply_aug_list,
-                         apply_aug_list_batch,
+    MinSizeAug,
+    NormalizeAug,
+    RandomColorAug,
+    RandomResizedCropAug,
+    ToTensorAug,
+    VerticalFlipAug,
+    apply_aug_list,
+    apply_aug_list_batch,
 )
 from .crops import five_crop, ten_crop
 from .fastpath import AugPlan, compile_aug_list, single_thread_opencv

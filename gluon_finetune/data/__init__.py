@@ -20,18 +20,18 @@ from .check import check_folder
 from .dataset import AugmentedDataset, FolderDataset
 from .download import download_hotdog
 from .folders import (
-                      DEFAULT_SPLIT,
-                      SINGLE,
-                      TRAIN_TEST,
-                      BadFile,
-                      DataWarning,
-                      FolderReport,
-                      find_layout,
-                      is_hidden,
-                      list_classes,
-                      list_images,
-                      scan_folder,
-                      split_files,
+    DEFAULT_SPLIT,
+    SINGLE,
+    TRAIN_TEST,
+    BadFile,
+    DataWarning,
+    FolderReport,
+    find_layout,
+    is_hidden,
+    list_classes,
+    list_images,
+    scan_folder,
+    split_files,
 )
 from .loader import FolderData, FolderLoader, SeededBatches, ShardedBatchSampler, folder_loader, make_loaders
 from .samples import Samples, sample_images, show_samples

@@ -401,13 +401,19 @@ def sprite_egg(rng, length):
     return img
 
 
-def sprite_cookie(rng, length):
-    """A brown disc with darker chips."""
+def _disc(rng, length, lo, hi, edge):
+    """A layer with a disc of a colour drawn from ``lo``-``hi``: (img, draw, centre, radius, colour)."""
     r = length / 2
     img, d = _layer(length * 1.04, length * 1.04)
     c = img.size[0] / 2
-    dough = _col(rng, (150, 95, 45), (205, 150, 90))
-    d.ellipse((c - r, c - r, c + r, c + r), fill=dough, outline=_scale(dough, 0.8))
+    colour = _col(rng, lo, hi)
+    d.ellipse((c - r, c - r, c + r, c + r), fill=colour, outline=_scale(colour, edge))
+    return img, d, c, r, colour
+
+
+def sprite_cookie(rng, length):
+    """A brown disc with darker chips."""
+    img, d, c, r, _ = _disc(rng, length, (150, 95, 45), (205, 150, 90), 0.8)
     chip = _col(rng, (45, 25, 15), (90, 55, 35))
     for _ in range(int(rng.integers(4, 12))):
         a, rr = rng.uniform(0, 2 * math.pi), rng.uniform(0, r * 0.8)
@@ -418,11 +424,7 @@ def sprite_cookie(rng, length):
 
 def sprite_tomato(rng, length):
     """A red fruit with a highlight and a green stem."""
-    r = length / 2
-    img, d = _layer(length * 1.04, length * 1.04)
-    c = img.size[0] / 2
-    red = _col(rng, (170, 20, 15), (235, 75, 50))
-    d.ellipse((c - r, c - r, c + r, c + r), fill=red, outline=_scale(red, 0.75))
+    img, d, c, r, red = _disc(rng, length, (170, 20, 15), (235, 75, 50), 0.75)
     d.ellipse((c - r * 0.55, c - r * 0.6, c - r * 0.15, c - r * 0.3), fill=_scale(red, 1.3))
     d.line((c, c - r * 0.95, c + r * 0.15, c - r * 1.15 + r * 0.3),
            fill=_col(rng, *_GREEN), width=_lw(r * 0.12))
