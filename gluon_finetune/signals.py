@@ -3,8 +3,22 @@
 ``train`` turns SIGTERM into an interrupt, so ``kill`` also saves the weights;
 ``launch`` turns SIGINT, SIGTERM and SIGHUP into one, so it stops the job it
 started instead of orphaning it. Both use :class:`signals_as_interrupt`.
+
+A signal's handler runs in whatever Python code is executing, and an exception
+raised inside a finalizer (MXNet's ``NDArray.__del__`` runs often) is printed and
+ignored: that Ctrl-C would be lost. So the signal is also remembered, and loops
+call :func:`raise_pending` at safe points to raise it again.
 """
 import signal
+
+#: The stop signal that arrived inside the current block (None: none).
+_pending = None
+
+
+def raise_pending():
+    """Raise :class:`Interrupted` if a stop signal arrived and its first raise was swallowed."""
+    if _pending is not None:
+        raise Interrupted(_pending)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -32,6 +46,8 @@ class signals_as_interrupt:
         self._old = {}
 
     def __enter__(self):
+        global _pending
+        _pending = None
         self._old = {}
         for name in self.names:
             signum = getattr(signal, name, None)
@@ -45,9 +61,13 @@ class signals_as_interrupt:
 
     @staticmethod
     def _raise(signum, frame):
+        global _pending
+        _pending = signum
         raise Interrupted(signum)
 
     def __exit__(self, *exc):
+        global _pending
+        _pending = None
         for signum, old in self._old.items():
             signal.signal(signum, old)
         return False

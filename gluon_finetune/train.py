@@ -45,7 +45,7 @@ from .features import cache_features, feature_block
 from .progress import progress
 from .rundir import RunDir, default_run_path, provenance
 from .seeding import seed_everything
-from .signals import signals_as_interrupt
+from .signals import raise_pending, signals_as_interrupt
 
 EPOCH_LINE = ("epoch {epoch}, loss {loss:.4f}, train acc {train_acc:.3f}, "
               "test acc {test_acc:.3f}, time {time:.1f} sec")
@@ -276,7 +276,9 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
         train_batches, test_batches = cache.train, cache.test
     best = max((h["test_acc"] for h in history), default=-1.0)
     epoch = start_epoch
-    with signals_as_interrupt("SIGTERM"):  # `kill` saves the weights as Ctrl-C does
+    # Ctrl-C and `kill` save the weights; a signal lost in a finalizer is raised again
+    # between batches (signals.raise_pending).
+    with signals_as_interrupt("SIGINT", "SIGTERM"):
         try:
             for epoch in range(start_epoch + 1, config.epochs + 1):
                 # Seeding per epoch makes epoch e the same whether or not the run was resumed.
@@ -337,6 +339,7 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1)
     n = 0
     bar = progress(total=len(loader), desc=desc, unit="batch", quiet=config.quiet)
     for i, (data, label) in enumerate(loader):
+        raise_pending()
         xs, ys = devices.split_batch(data, label, ctxs)
         with autograd.record():
             outs = [net(x) for x in xs]

@@ -64,3 +64,23 @@ def test_signals_as_interrupt_raises_and_restores_the_handler():
             time.sleep(30)  # the handler's exception ends the sleep at once
     assert isinstance(caught.value, Interrupted) and caught.value.signum == signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_signal_swallowed_by_a_finalizer_is_raised_again():
+    import gc
+
+    from gluon_finetune import signals
+
+    class Finalized:
+        def __del__(self):  # the signal lands here, as it can in MXNet's NDArray.__del__
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+    with signals.signals_as_interrupt("SIGUSR1"):
+        obj = Finalized()
+        del obj  # Python prints "Exception ignored in ... __del__" and goes on
+        gc.collect()
+        with pytest.raises(signals.Interrupted) as caught:
+            signals.raise_pending()
+        assert caught.value.signum == signal.SIGUSR1
+    signals.raise_pending()  # outside the block nothing is pending
