@@ -33,7 +33,7 @@ import time
 from . import model
 from .config import TrainConfig
 from .constants import RESIZED_CROP_SCALE
-from .errors import UserError
+from .errors import UserError, first_line
 from .fsutil import atomic_path, claim_folder, read_json, write_json
 
 #: The file that marks a folder as this experiment's output (and records the run).
@@ -314,14 +314,8 @@ def fetch_book_inputs(data=None, weights=None, model_name=model.DEFAULT_MODEL, d
 
 
 def _reasons(err):
-    """The lines of a download error that say why, without its advice on what to do."""
-    lines = [l.strip() for l in str(err).splitlines() if l.strip()]
-    keep = []
-    for line in lines:
-        if line.startswith("To work offline") or line.startswith("then either"):
-            break
-        keep.append(line)
-    return keep[1:] if len(keep) > 1 and keep[0].endswith(":") else keep
+    """Why a file could not be had: each URL's failure, or the error's one line."""
+    return getattr(err, "reasons", None) or [first_line(err)]
 
 
 def _missing_file(name, sha1, urls, path, reasons):

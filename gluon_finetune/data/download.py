@@ -76,6 +76,14 @@ class DownloadError(UserError):
     """One URL could not be fetched (network, HTTP status, short read or sha1)."""
 
 
+class ArchiveUnavailable(UserError):
+    """No URL gave the archive; ``reasons`` lists why, one line per URL (and per note)."""
+
+    def __init__(self, message, reasons):
+        super().__init__(message)
+        self.reasons = list(reasons)
+
+
 # ---------------------------------------------------------------------------
 # small helpers
 
@@ -712,7 +720,8 @@ def _download_and_extract(root, expected, urls, quiet, timeout):
                 # Unverified and unusable: it came from us, so it goes.
                 _remove(target)
             raise
-    raise UserError(_offline_message(root, target, expected, urls, failures, notes))
+    raise ArchiveUnavailable(_offline_message(root, target, expected, urls, failures, notes),
+                             failures + notes)
 
 
 def _offline_message(root, target, expected, urls, failures, notes):
