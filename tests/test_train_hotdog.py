@@ -217,3 +217,18 @@ def test_data_download_archive_refuses_a_bomb_and_leaves_nothing(tmp_path):
     errors = [l for l in proc.stderr.splitlines() if l.startswith("error: ")]
     assert len(errors) == 1 and "bomb.zip" in errors[0] and "zip bomb" in errors[0]
     assert not root.exists()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--synthetic", "--data-url", "http://127.0.0.1:9/hotdog.zip"], "--synthetic downloads nothing"),
+    (["--quick"], "use it with --synthetic"),
+    (["--data-sha1", "not-a-sha1", "--offline"], "is not a sha1"),
+])
+def test_options_that_do_not_fit_are_refused_before_anything_is_written(args, fragment, tmp_path,
+                                                                         capsys, monkeypatch):
+    monkeypatch.setenv("MXNET_HOME", str(tmp_path / "home"))
+    out = tmp_path / "out"
+    assert load_script().main(args + ["--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and fragment in err and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "home").exists()
