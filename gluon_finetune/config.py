@@ -54,6 +54,9 @@ class TrainConfig:
     amp: bool = False                      # mixed precision: float16 on GPUs, bfloat16 on CPUs
     seed: Optional[int] = None
     split: Optional[float] = None          # held-out fraction for a single-folder dataset
+    val_split: Optional[float] = None      # training images held out for validation (no val/ folder)
+    early_stop: Optional[int] = None       # patience in epochs (needs validation images)
+    ema: Optional[float] = None            # decay of the weights' moving average
     strict: bool = False
     quiet: bool = False
 
@@ -80,6 +83,14 @@ class TrainConfig:
             (8 <= c.image_size <= 4096, "--image-size must be between 8 and 4096"),
             (c.num_workers is None or c.num_workers >= 0, "--workers must be 0 or more"),
             (c.split is None or 0 < c.split < 1, "--split must be between 0 and 1"),
+            (c.val_split is None or 0 < c.val_split < 1,
+             "--val-split must be between 0 and 1 (e.g. 0.1: a tenth of each class's training "
+             "images held out for validation)"),
+            (c.early_stop is None or c.early_stop >= 1,
+             "--early-stop must be at least 1 (epochs without a better validation accuracy)"),
+            (c.ema is None or 0 < c.ema < 1,
+             "--ema must be between 0 and 1 (the decay, e.g. 0.999: the average remembers "
+             "about 1/(1-decay) steps)"),
             (all(0 < e <= c.epochs for e in c.step_epochs), "--step-epochs must lie within --epochs"),
         ]
         for ok, message in checks:

@@ -21,6 +21,7 @@ from .imageio import ImageReadError, read_image
 from .metrics import scores
 from .predict import as_image, load_run, tta_kind
 from .progress import progress
+from .selection import checkpoint_label
 
 
 def accuracy(net, loader, ctxs):
@@ -61,6 +62,10 @@ class Evaluation:
         TTA prediction when there is one).
     skipped : list of (str, str)
         Unreadable files left out, with the reason.
+    weights : str
+        ``"ema"`` (the run's weight average) or ``"raw"``.
+    chosen_on : str or None
+        What chose a ``best`` checkpoint: ``"validation"`` or ``"test"``.
     files : dict
         What was written: ``json``, ``confusion``, ``mistakes`` (and
         ``confusion_tta``) paths.
@@ -77,6 +82,8 @@ class Evaluation:
     images: list = dataclasses.field(default_factory=list, repr=False)
     skipped: list = dataclasses.field(default_factory=list)
     files: dict = dataclasses.field(default_factory=dict)
+    weights: str = "raw"
+    chosen_on: str = None
 
     @property
     def accuracy(self):
@@ -88,12 +95,13 @@ class Evaluation:
                 "accuracy": self.plain["accuracy"], "plain": self.plain, "tta": self.tta,
                 "images": self.images,
                 "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
-                "files": self.files}
+                "files": self.files, "weights": self.weights, "chosen_on": self.chosen_on}
 
     def summary(self):
         """Readable lines: what was evaluated, the accuracy (both with TTA), a per-class table."""
-        lines = ["evaluated %s (%s checkpoint, epoch %s) on %s"
-                 % (_shown(self.run), self.checkpoint, self.epoch, self.evaluated)]
+        lines = ["evaluated %s (%s, epoch %s) on %s"
+                 % (_shown(self.run), checkpoint_label(self.checkpoint, self.chosen_on, self.weights),
+                    self.epoch, self.evaluated)]
         lines.append("accuracy %.3f (%d of %d correct)"
                      % (self.plain["accuracy"], self.plain["correct"], self.plain["images"]))
         if self.tta:
@@ -196,7 +204,7 @@ def _check_classes(data, classes, run_classes):
 
 
 def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32, ctx=None,
-                 mistakes=16, quiet=False, amp=False):
+                 mistakes=16, quiet=False, amp=False, weights="auto"):
     """Evaluate a training run on a labelled image folder and write the results.
 
     Parameters
@@ -218,6 +226,8 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
         How many of the most confident mistakes to draw.
     amp : bool
         Predict in mixed precision (see :func:`gluon_finetune.predict.load_run`).
+    weights : {"auto", "ema", "raw"}
+        The run's EMA weights when it has them (``auto``), or the raw ones.
 
     Returns
     -------
@@ -226,7 +236,7 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
     kind = tta_kind(tta)  # refuse a bad value before any work
     if int(batch_size) < 1:
         raise UserError("--batch-size must be at least 1")
-    model = load_run(run, checkpoint=checkpoint, ctx=ctx, amp=amp)
+    model = load_run(run, checkpoint=checkpoint, ctx=ctx, amp=amp, weights=weights)
     items, what = evaluation_items(data, model.classes, model.config)
     probs, tta_probs, items, skipped = _predict_items(model, items, batch_size, kind, quiet)
     if not items:
@@ -275,7 +285,8 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
     result = Evaluation(run=model.path, data=os.path.abspath(str(data)), checkpoint=checkpoint,
                         epoch=model.checkpoint.get("epoch"), evaluated=what,
                         classes=model.classes, plain=plain, tta=tta_result, images=images,
-                        skipped=skipped, files=files)
+                        skipped=skipped, files=files, weights=model.checkpoint["weights"],
+                        chosen_on=model.checkpoint["chosen_on"])
     write_json(files["json"], result.to_dict())
     return result
 

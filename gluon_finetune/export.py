@@ -132,7 +132,7 @@ def _prepare_out(out, files):
     os.makedirs(out, exist_ok=True)
 
 
-def export_run(run, out=None, format="mxnet", checkpoint="best", name=None):
+def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weights="auto"):
     """Export a run folder's network for deployment.
 
     Parameters
@@ -147,6 +147,9 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None):
     checkpoint : {"best", "last"}
     name : str, optional
         File name stem (default: the model's name, e.g. ``resnet18_v2``).
+    weights : {"auto", "ema", "raw"}
+        The run's EMA weights when it has them (``auto``), or the raw ones;
+        ``export.json`` says which (``weights``).
 
     Returns
     -------
@@ -171,7 +174,7 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None):
     if format not in FORMATS:
         raise UserError("unknown --format %r; use mxnet (symbol + params) or onnx" % (format,))
     onnx_version = check_onnx() if format == "onnx" else None
-    model = load_run(run, checkpoint=checkpoint, ctx=mx.cpu())
+    model = load_run(run, checkpoint=checkpoint, ctx=mx.cpu(), weights=weights)
     steps = preprocessing_steps(model.augs)
     size = input_size_of(steps)
     name = name or model.config.model
@@ -208,6 +211,7 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None):
     manifest = {
         "format": format, "name": name, "files": files,
         "run": model.path, "checkpoint": checkpoint, "epoch": model.checkpoint.get("epoch"),
+        "weights": model.checkpoint["weights"], "chosen_on": model.checkpoint["chosen_on"],
         "model": model.config.model, "classes": model.classes,
         "input": {"name": INPUT_NAME, "shape": [None, 3, size[1] if size else None,
                                                 size[0] if size else None]},

@@ -82,12 +82,14 @@ class FeatureCache:
         Batches of ``(features, label)`` NDArrays; ``train`` follows the
         training loader's own sampler (same shuffle, same sharding), ``test``
         goes in order.
+    val : FeatureBatches or None
+        The validation images' features, in order, when the data has them.
     seconds : float
         How long computing them took.
     """
 
-    def __init__(self, train, test, seconds):
-        self.train, self.test, self.seconds = train, test, seconds
+    def __init__(self, train, test, seconds, val=None):
+        self.train, self.test, self.seconds, self.val = train, test, seconds, val
 
 
 class FeatureBatches:
@@ -136,17 +138,26 @@ def cache_features(net, data, config, ctxs, log=print):
     # OpenMP threads are live, and the forward pass costs ~30x the decoding anyway.
     train_loader = data_mod.folder_loader(data.train_set, test_list, batch_size=config.batch_size,
                                           num_workers=0, seed=config.seed)
-    for name, loader in (("train", train_loader), ("test", data.test)):
+    loaders = [("train", train_loader), ("test", data.test)]
+    if getattr(data, "val", None) is not None:
+        loaders.append(("val", data.val))
+    for name, loader in loaders:
         feats, labels = extract_features(
             block, progress(loader, total=len(loader), desc="features (%s)" % name, unit="batch",
                             quiet=config.quiet), ctxs)
         sets.append((feats, labels))
     seconds = time.time() - tic
-    (train_f, train_y), (test_f, test_y) = sets
+    (train_f, train_y), (test_f, test_y) = sets[:2]
     log("computed the %d-value features of %d training and %d test images once, in %.1f sec, with "
         "the test-time preprocessing (%s): no random augmentation; training the head on them"
         % (train_f.shape[1], len(train_f), len(test_f), seconds, augspec.to_spec(test_list)))
-    test_order = [list(range(i, min(i + config.batch_size, len(test_f))))
-                  for i in range(0, len(test_f), config.batch_size)]
+    val = None
+    if len(sets) > 2:
+        val = FeatureBatches(sets[2][0], sets[2][1], _in_order(len(sets[2][0]), config.batch_size))
     return FeatureCache(FeatureBatches(train_f, train_y, data.train.batches),
-                        FeatureBatches(test_f, test_y, test_order), seconds)
+                        FeatureBatches(test_f, test_y, _in_order(len(test_f), config.batch_size)),
+                        seconds, val=val)
+
+
+def _in_order(n, batch_size):
+    return [list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)]

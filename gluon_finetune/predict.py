@@ -27,9 +27,11 @@ from . import augment, devices, model
 from .augment import spec as augspec
 from .config import TrainConfig
 from .data import list_images
+from .ema import pick_weights
 from .errors import UserError, first_line
 from .imageio import IMAGE_EXTENSIONS, ImageReadError, read_image
 from .rundir import RunDir
+from .selection import chosen_on
 
 #: The checkpoints a run folder points at, best test accuracy first.
 CHECKPOINTS = ("best", "last")
@@ -360,7 +362,8 @@ def checkpoint_record(run, checkpoint="best"):
         whose ``.params`` file is gone.
     """
     if checkpoint not in CHECKPOINTS:
-        raise UserError("unknown --checkpoint %r; use best (highest test accuracy) or last "
+        raise UserError("unknown --checkpoint %r; use best (highest validation accuracy, or test "
+                        "accuracy without validation images) or last "
                         "(the last finished epoch)" % (checkpoint,))
     record = run.checkpoints.load_meta(checkpoint)
     if record is None:
@@ -387,7 +390,7 @@ def resolve_ctx(ctx=None):
     return devices.check_contexts(devices.parse_ctx(ctx or "auto"))[0]
 
 
-def load_run(path, checkpoint="best", ctx=None, amp=False):
+def load_run(path, checkpoint="best", ctx=None, amp=False, weights="auto"):
     """Rebuild the network of a training run folder for prediction.
 
     Parameters
@@ -395,13 +398,18 @@ def load_run(path, checkpoint="best", ctx=None, amp=False):
     path : str
         A run folder written by ``gluon-finetune train`` (or :func:`fit`).
     checkpoint : {"best", "last"}
-        The epoch with the best test accuracy, or the last finished one.
+        The epoch with the best validation accuracy (test accuracy in a run
+        without validation images), or the last finished one.
     ctx : mxnet.Context or str, optional
         Device; by default the first GPU when there is one, else the CPU.
     amp : bool
         Compute in float16 (GPU) or bfloat16 (a CPU that has it) with MXNet's
         AMP (:func:`gluon_finetune.devices.init_amp`): faster, probabilities
         within about 1e-2 of float32. It stays on for the rest of the process.
+    weights : {"auto", "ema", "raw"}
+        ``auto``: the weights' moving average when the run kept one (``--ema``),
+        else the raw weights (:func:`gluon_finetune.ema.pick_weights`); the
+        ``Predictor``'s ``checkpoint["weights"]`` says which.
 
     Returns
     -------
@@ -423,15 +431,18 @@ def load_run(path, checkpoint="best", ctx=None, amp=False):
         raise UserError("%s has a config.json without the run's settings and classes; "
                         "is it a gluon-finetune run folder?" % path) from None
     meta = checkpoint_record(run, checkpoint)
+    params, kind = pick_weights(meta, weights)
     ctx = resolve_ctx(ctx)
     if amp:
         devices.init_amp([ctx])  # before the network is built: AMP rewrites its operators
     net = model.zoo_network(config.model, len(classes))
     try:
-        net.load_parameters(meta["params"], ctx=ctx)
+        net.load_parameters(params, ctx=ctx)
     except Exception as err:
         raise UserError("cannot load %s into %s with %d classes: %s"
-                        % (meta["params"], config.model, len(classes), first_line(err))) from None
+                        % (params, config.model, len(classes), first_line(err))) from None
     net.hybridize()
     return Predictor(net, classes, run_test_augs(config), ctx, config=config, path=run.path,
-                     checkpoint=dict(meta, tag=checkpoint))
+                     checkpoint=dict(meta, tag=checkpoint, weights=kind,
+                                     chosen_on=chosen_on(meta.get("chosen_by", "test_acc"))
+                                     if checkpoint == "best" else None))

@@ -35,10 +35,11 @@ import mxnet as mx
 from mxnet import autograd, gluon
 
 from . import data as data_mod
-from . import devices, model, threads
+from . import devices, model, selection, threads
 from .augment import spec as augspec
 from .config import TrainConfig
 from .distributed import Cluster
+from .ema import WeightEMA
 from .errors import UserError
 from .evaluate import accuracy
 from .features import cache_features, feature_block
@@ -77,8 +78,22 @@ class RunResult:
         return self.history[-1] if self.history else None
 
     @property
+    def best_key(self):
+        """The history field that chose :attr:`best` (``val_acc``, ``ema_val_acc``, ``test_acc``, ...)."""
+        return selection.key_of(self.history, ema=bool(self.config.ema))
+
+    @property
     def best(self):
-        return max(self.history, key=lambda h: h["test_acc"]) if self.history else None
+        """The best epoch's record: by validation accuracy, or by test accuracy without validation images."""
+        if not self.history:
+            return None
+        key = self.best_key
+        return selection.Selection(key, history=self.history).best
+
+    @property
+    def chosen_on(self):
+        """``"validation"`` or ``"test"``: the images that chose :attr:`best`."""
+        return selection.chosen_on(self.best_key)
 
 
 def fit(config, log=print):
@@ -95,6 +110,8 @@ def fit(config, log=print):
     if config.amp:
         devices.init_amp(ctxs)
     data = load_data(config, cluster)
+    if config.early_stop and data.val is None:
+        raise UserError(selection.NEEDS_VAL)
     net, source = build_net(config, data.classes, ctxs)
     if config.cache_features:
         feature_block(net)  # refuse an unsupported network before the run folder exists
@@ -109,9 +126,12 @@ def fit(config, log=print):
         run = RunDir.create(out, record)
     else:
         log = _silent
-    log("training %s (%s) on %s: %d training and %d test images, classes %s"
+    log("training %s (%s) on %s: %d training%s and %d test images, classes %s"
         % (config.model, describe_source(config, source), describe_devices(ctxs, cluster, config.amp, omp),
-           len(data.train_set), len(data.test_set), ", ".join(data.classes)))
+           len(data.train_set), _val_text(data), len(data.test_set), ", ".join(data.classes)))
+    if data.val is None:
+        log("no validation images (no val/ folder, no --val-split): the best checkpoint is chosen "
+            "on the test set, an optimistic estimate")
     if not config.amp and {c.device_type for c in ctxs} == {"cpu"} and devices.cpu_has_bf16():
         log("tip: this CPU computes bfloat16 natively: --amp trains faster on large images, "
             "with float32 weights (README: Fine-tuning, mixed precision)")
@@ -165,16 +185,17 @@ def resume(path, epochs=None, lr=None, log=print):
     net, _ = build_net(config, data.classes, ctxs)
     if last is None:
         log("no completed epoch in %s yet: starting it from the beginning" % path)
-        start, history, states = 0, [], None
+        start, history, states, ema_params = 0, [], None, None
     else:
         net.load_parameters(last["params"], ctx=ctxs)
         start, history, states = last["epoch"], last["history"], last["states"]
+        ema_params = last.get("ema")
         log("resuming %s after epoch %d of %d" % (path, start, config.epochs))
     if start >= config.epochs:
         log("nothing to do: the run already finished %d epochs (pass --epochs to train longer)" % start)
         return RunResult(run.path, history, data.classes, config, net)
     return _train_epochs(config, run if cluster.is_root else None, net, data, ctxs, start, history,
-                         log, states=states, cluster=cluster)
+                         log, states=states, cluster=cluster, ema_params=ema_params)
 
 
 def load_data(config, cluster=None):
@@ -190,7 +211,9 @@ def load_data(config, cluster=None):
         seed=config.seed, split=config.split, strict=config.strict,
         # 'keep' like the book's loader; rollover would carry images from one
         # epoch into the next, which a resumed run could not repeat.
-        last_batch="keep", quiet=config.quiet, shard=cluster.shard if cluster else None)
+        last_batch="keep", quiet=config.quiet, shard=cluster.shard if cluster else None,
+        # the run's seed: recorded in config.json, so a resumed run holds out the same images
+        val_split=config.val_split, val_seed=config.seed)
 
 
 def build_net(config, classes, ctxs):
@@ -241,8 +264,12 @@ def make_trainer(net, config, steps_per_epoch, kvstore=None):
     return trainer
 
 
-def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, states=None, cluster=None):
-    """Epochs ``start_epoch + 1 .. config.epochs``; ``run`` is None on workers other than rank 0."""
+def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, states=None, cluster=None,
+                  ema_params=None):
+    """Epochs ``start_epoch + 1 .. config.epochs``; ``run`` is None on workers other than rank 0.
+
+    ``ema_params``: the saved weight average a resumed ``--ema`` run continues from.
+    """
     cluster = cluster or Cluster("device")
     steps_per_epoch = len(data.train)
     trainer = make_trainer(net, config, steps_per_epoch, kvstore=cluster.kvstore)
@@ -263,29 +290,46 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
         from mxnet.contrib import amp
 
         amp.init_trainer(trainer)
+    # The average is kept where the run folder is written (rank 0: every worker holds
+    # the same weights after each synchronous step).
+    ema = WeightEMA(net, config.ema, ctxs[0], config.image_size) if config.ema and run else None
+    if ema is not None and start_epoch:
+        if not ema_params:
+            raise UserError("%s was trained with --ema but its last checkpoint has no averaged "
+                            "weights; start a new run" % run.path)
+        ema.load(ema_params)
     if config.hybridize:
         # Static memory and shapes: one graph per batch shape, planned once.
         net.hybridize(static_alloc=True, static_shape=True)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=config.label_smoothing == 0)
     # What one epoch trains and measures: the whole net on the loaders, or the
     # head alone on cached features (the same optimiser, sampler and metrics).
-    trained, train_batches, test_batches = net, data.train, data.test
+    trained, train_batches, test_batches, val_batches = net, data.train, data.test, data.val
     if config.cache_features:
         cache = cache_features(net, data, config, ctxs, log)
         trained = getattr(net, model.head_name(net))
-        train_batches, test_batches = cache.train, cache.test
-    best = max((h["test_acc"] for h in history), default=-1.0)
+        train_batches, test_batches, val_batches = cache.train, cache.test, cache.val
+    # The best checkpoint and early stopping follow validation accuracy (test without
+    # validation images); replaying the history makes a resumed run's choice the same.
+    chooser = selection.Selection(selection.metric_key(val_batches is not None, ema is not None),
+                                  config.early_stop, history)
+    epochs = range(start_epoch + 1, config.epochs + 1)
+    if chooser.should_stop():
+        log("nothing to do: the run stopped early after epoch %d; its best checkpoint (epoch %d) "
+            "is its result" % (chooser.last_epoch, chooser.best["epoch"]))
+        epochs = []
     epoch = start_epoch
     # Ctrl-C and `kill` save the weights; a signal lost in a finalizer is raised again
     # between batches (signals.raise_pending).
     with signals_as_interrupt("SIGINT", "SIGTERM"):
         try:
-            for epoch in range(start_epoch + 1, config.epochs + 1):
+            for epoch in epochs:
                 # Seeding per epoch makes epoch e the same whether or not the run was resumed.
                 seed_everything(config.seed + epoch)
                 tic = time.time()
                 loss, train_acc = train_epoch(trained, train_batches, trainer, loss_fn, ctxs, config,
-                                              "epoch %d/%d" % (epoch, config.epochs), cluster.workers)
+                                              "epoch %d/%d" % (epoch, config.epochs), cluster.workers,
+                                              after_step=ema.update if ema else None)
                 train_time = time.time() - tic
                 if run is None:  # other workers: train on; rank 0 measures and writes
                     continue
@@ -293,22 +337,29 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
                 rec = {"epoch": epoch, "loss": loss, "train_acc": train_acc, "test_acc": test_acc,
                        "time": time.time() - tic, "train_time": train_time,
                        "lr": _logged_lr(trainer, epoch * steps_per_epoch, cluster)}
+                rec.update(_extra_accuracies(trained, val_batches, test_batches, ctxs, ema))
+                rec["time"] = time.time() - tic
                 history = history + [rec]
-                tags = ["last"] + (["best"] if test_acc > best else [])
-                best = max(best, test_acc)
-                run.checkpoints.save(tags, net, trainer, {"epoch": epoch, "history": history},
-                                     with_states=not cluster.distributed)
+                tags = ["last"] + (["best"] if chooser.update(rec) else [])
+                run.checkpoints.save(tags, net, trainer,
+                                     {"epoch": epoch, "history": history, "chosen_by": chooser.key},
+                                     with_states=not cluster.distributed, ema=ema)
                 run.checkpoints.drop("interrupted")
                 run.write_history(history)
                 _write_curves(run, history)
-                line = EPOCH_LINE.format(**rec)
+                line = epoch_line(rec)
                 run.log(line)
                 log(line)
+                if chooser.should_stop():
+                    line = chooser.stop_message(run.checkpoints.folder)
+                    run.log(line)
+                    log(line)
+                    break
         except KeyboardInterrupt:
             if run is not None:
                 run.checkpoints.save(["interrupted"], net, trainer,
                                      {"epoch": epoch, "history": history, "partial": True},
-                                     with_states=not cluster.distributed)
+                                     with_states=not cluster.distributed, ema=ema)
                 log("interrupted during epoch %d: its weights are in %s; the last completed epoch "
                     "(%d) is kept; continue with: gluon-finetune train --resume %s"
                     % (epoch, run.checkpoints.folder, epoch - 1, run.path))
@@ -318,13 +369,14 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
     return RunResult(run.path if run else None, history, data.classes, config, net, cluster.rank)
 
 
-def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1):
+def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1, after_step=None):
     """One pass over ``loader``; return (mean loss per sample, training accuracy).
 
     With ``workers`` > 1 (a distributed job) each step's gradient is averaged
     over all workers' images, and the loss and accuracy are this worker's.
     With a trainer prepared by ``amp.init_trainer`` the loss is scaled for the
-    backward pass (AMP's dynamic loss scaling).
+    backward pass (AMP's dynamic loss scaling). ``after_step`` is called after
+    every optimizer step (the weight EMA's update).
 
     The loop never waits for the device except every :data:`SYNC_EVERY`
     batches (and at the end): MXNet runs the step asynchronously while the
@@ -359,6 +411,8 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1)
             # gradient of the previous step is still there, and the trainer would sum it in.
             _zero_idle_grads(net, len(xs))
         trainer.step(data.shape[0] * workers)
+        if after_step is not None:
+            after_step()
         for o, y, l in zip(outs, ys, losses):
             # float32 casts (no-ops without AMP) keep float16 outputs summing exactly
             loss_sum += l.sum().astype("float32", copy=False).as_in_context(ctxs[0])
@@ -373,6 +427,38 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1)
     total = loss_sum.asscalar()
     _check_finite(total, n)
     return total / max(n, 1), correct.asscalar() / max(n, 1)
+
+
+def epoch_line(rec):
+    """The book's per-epoch line; validation and EMA accuracies join it when the run has them."""
+    line = EPOCH_LINE.format(**rec)
+    extra = ["%s %.3f" % (k.replace("_acc", " acc").replace("_", " "), rec[k])
+             for k in ("val_acc", "ema_val_acc", "ema_test_acc") if k in rec]
+    if extra:
+        line = line.replace(", time ", ", %s, time " % ", ".join(extra))
+    return line
+
+
+def _extra_accuracies(net, val_batches, test_batches, ctxs, ema):
+    """``val_acc`` and, with a weight EMA, ``ema_val_acc`` and ``ema_test_acc`` of one epoch."""
+    rec = {}
+    if val_batches is not None:
+        rec["val_acc"] = accuracy(net, val_batches, ctxs)
+    if ema is not None:
+        with ema.applied():
+            if val_batches is not None:
+                rec["ema_val_acc"] = accuracy(net, val_batches, ctxs)
+            rec["ema_test_acc"] = accuracy(net, test_batches, ctxs)
+    return rec
+
+
+def _val_text(data):
+    if data.val is None:
+        return ""
+    where = data.report.val_from
+    if where == "--val-split":
+        where = "--val-split %g" % data.report.val_split
+    return ", %d validation (%s)" % (len(data.val_set), where)
 
 
 def _logged_lr(trainer, updates, cluster):

@@ -95,7 +95,11 @@ def add_run_options(parser, ctx=True, amp=True):
     ``--ctx`` and ``--amp`` (unless asked not to), ``--threads``."""
     parser.add_argument("run", metavar="RUN_DIR", help="a run folder written by `gluon-finetune train`")
     parser.add_argument("--checkpoint", default="best", metavar="best|last",
-                        help="best test accuracy or last epoch (default: best)")
+                        help="best validation accuracy (test accuracy in a run without validation "
+                             "images) or last epoch (default: best)")
+    parser.add_argument("--weights", default="auto", metavar="auto|ema|raw",
+                        help="the run's moving average of the weights (kept with train --ema) or "
+                             "the raw weights; auto: the average when the run has one (default)")
     if ctx:
         parser.add_argument("--ctx", default=None,
                             help="device: cpu, gpu0, ... (default: first GPU, else CPU)")

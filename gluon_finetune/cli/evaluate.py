@@ -57,7 +57,8 @@ def run(args):
 
     result = evaluate_run(args.run, args.data, checkpoint=args.checkpoint, tta=args.tta,
                           out=args.out, batch_size=args.batch_size, ctx=args.ctx,
-                          mistakes=args.mistakes, quiet=args.quiet, amp=args.amp)
+                          mistakes=args.mistakes, quiet=args.quiet, amp=args.amp,
+                          weights=args.weights)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
         return 0

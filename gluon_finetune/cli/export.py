@@ -45,11 +45,14 @@ def run(args):
     import os
 
     from ..export import export_run
+    from ..selection import checkpoint_label
 
     result = export_run(args.run, out=args.out, format=args.format, checkpoint=args.checkpoint,
-                        name=args.name)
-    print("exported %s (%s checkpoint, epoch %s) as %s to %s"
-          % (result["run"], result["checkpoint"], result["epoch"], result["format"], result["out"]))
+                        name=args.name, weights=args.weights)
+    print("exported %s (%s, epoch %s) as %s to %s"
+          % (result["run"], checkpoint_label(result["checkpoint"], result.get("chosen_on"),
+                                             result.get("weights", "raw")),
+             result["epoch"], result["format"], result["out"]))
     for path in result["files"].values():
         print("  %-28s %10d bytes" % (os.path.basename(path), os.path.getsize(path)))
     print("  %-28s %10d bytes" % ("export.json", os.path.getsize(os.path.join(result["out"],

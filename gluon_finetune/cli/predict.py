@@ -54,7 +54,12 @@ def run(args):
         raise UserError("--top-k must be at least 1")
     if args.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
-    model = load_run(args.run, checkpoint=args.checkpoint, ctx=args.ctx, amp=args.amp)
+    model = load_run(args.run, checkpoint=args.checkpoint, ctx=args.ctx, amp=args.amp,
+                     weights=args.weights)
+    if model.checkpoint["weights"] == "ema":
+        # stderr: stdout stays the predictions (CSV, JSON)
+        print("using the EMA weights of %s (--weights raw for the raw ones)" % model.path,
+              file=sys.stderr)
     preds = model.predict_files(args.images, top_k=args.top_k, batch_size=args.batch_size)
     k = min(args.top_k, len(model.classes))
     if args.json:

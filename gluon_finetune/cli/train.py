@@ -13,7 +13,11 @@ the new network keeps the pretrained `features`, gets a fresh Xavier-initialised
 every GPU when there is one, on the CPU otherwise.
 
 DIR holds train/<class>/* and test/<class>/* (or one <class>/* folder per class,
-split for you with --split). Files that do not decode are skipped with a warning.
+split for you with --split), and optionally val/<class>/* (or valid/) with
+validation images; without them --val-split holds some training images out.
+The best checkpoint is the epoch with the best validation accuracy (the test
+accuracy when there are no validation images, an optimistic choice the log
+points out). Files that do not decode are skipped with a warning.
 
 The run folder (--out) gets config.json, history.jsonl, log.txt, curves.png and
 checkpoints/ (last and best, written atomically). Ctrl-C saves and stops; continue
@@ -26,6 +30,7 @@ examples:
   gluon-finetune train --data hotdog --weights source.params --image-size 64 --batch-size 32
   gluon-finetune train --data hotdog --scratch --out runs/scratch         # the book's baseline, lr 0.1
   gluon-finetune train --data hotdog --freeze-features --cache-features  # head only, seconds per epoch
+  gluon-finetune train --data hotdog --val-split 0.1 --epochs 20 --early-stop 3 --ema 0.998
   gluon-finetune train --resume runs/hotdog --epochs 8                    # continue, train longer
 """
 
@@ -36,6 +41,11 @@ def add_training_options(p):
     g.add_argument("--data", metavar="DIR", help="image folder (train/ and test/, or one folder per class)")
     g.add_argument("--split", type=float, metavar="F",
                    help="for a folder without train/test: fraction held out for test (default 0.2)")
+    g.add_argument("--val-split", type=float, metavar="F",
+                   help="hold out this fraction of each class's training images (seeded by --seed, at "
+                        "least one per class) as the validation set that chooses the best checkpoint "
+                        "and early stopping, so the test set does not; unused when DIR has a val/ "
+                        "or valid/ folder (then that is the validation set)")
     g.add_argument("--strict", action="store_true", help="refuse unreadable files instead of skipping them")
     g.add_argument("--image-size", type=int, default=DEFAULTS.image_size, metavar="PX",
                    help="crop size (default: %(default)s)")
@@ -81,6 +91,15 @@ def add_training_options(p):
                    help="linear warm-up length (default: %(default)g)")
     g.add_argument("--label-smoothing", type=float, default=DEFAULTS.label_smoothing,
                    help="(default: %(default)g)")
+    g.add_argument("--early-stop", type=int, metavar="PATIENCE",
+                   help="stop when validation accuracy has not improved for PATIENCE epochs; the best "
+                        "checkpoint is the run's result (needs a val/ folder or --val-split)")
+    g.add_argument("--ema", type=float, metavar="DECAY",
+                   help="also keep an exponential moving average of the weights, ema = DECAY*ema + "
+                        "(1-DECAY)*w after every step (BatchNorm statistics too), e.g. 0.998 (it "
+                        "remembers about 1/(1-DECAY) steps: keep that below the run's steps); it is "
+                        "evaluated every epoch, chooses the best checkpoint, is saved beside the raw "
+                        "weights, and evaluate/predict/export use it (--weights raw for the others)")
     g = p.add_argument_group("run")
     g.add_argument("--out", metavar="RUN", help="run folder (default: runs/<mode>-<date>-<time>)")
     g.add_argument("--ctx", default=DEFAULTS.ctx,
@@ -114,7 +133,7 @@ def config_from_args(args, mode="finetune"):
         image_size=args.image_size, train_augs=args.train_augs, test_augs=args.test_augs,
         num_workers=args.workers, ctx=args.ctx, kvstore=args.kvstore,
         hybridize=not args.no_hybridize, amp=args.amp, seed=args.seed, split=args.split,
-        strict=args.strict,
+        strict=args.strict, val_split=args.val_split, early_stop=args.early_stop, ema=args.ema,
         quiet=args.quiet)
 
 
@@ -142,5 +161,10 @@ def run(args):
         result = fit(config_from_args(args, mode="scratch" if args.scratch else "finetune"))
     best = result.best
     if best and result.path:  # other workers of a distributed job have no run folder
-        print("best test acc %.3f at epoch %d; run folder: %s" % (best["test_acc"], best["epoch"], result.path))
+        from ..selection import describe
+
+        text = "best " + describe(best, result.best_key)
+        if result.best_key != "test_acc":
+            text += ", test acc %.3f" % best["test_acc"]
+        print("%s; run folder: %s" % (text, result.path))
     return 0

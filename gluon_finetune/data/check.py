@@ -24,13 +24,14 @@ __all__ = ["check_folder"]
 _POOL_MIN_FILES = 200
 
 
-def check_folder(root, split=None, split_seed=0, strict=False, workers=None, quiet=False):
+def check_folder(root, split=None, split_seed=0, strict=False, workers=None, quiet=False,
+                 val_split=None, val_seed=0):
     """Check an image folder before training: layout, classes, and every file.
 
     Parameters
     ----------
     root : str or path
-    split, split_seed
+    split, split_seed, val_split, val_seed
         See :func:`scan_folder`.
     strict : bool
         Refuse any unreadable file (``UserError`` listing them) instead of
@@ -53,8 +54,9 @@ def check_folder(root, split=None, split_seed=0, strict=False, workers=None, qui
         Everything :func:`scan_folder` raises; unreadable files with ``strict``;
         a class whose files are all unreadable.
     """
-    report = scan_folder(root, split=split, split_seed=split_seed)
-    paths = [p for s in ("train", "test") for p, _ in report.items[s]]
+    report = scan_folder(root, split=split, split_seed=split_seed, val_split=val_split,
+                         val_seed=val_seed)
+    paths = [p for s in report.items for p, _ in report.items[s]]
     workers = _auto_workers(len(paths)) if workers is None else max(0, int(workers))
     start = time.perf_counter()
     results = _decode_all(paths, workers, quiet)
@@ -67,7 +69,7 @@ def check_folder(root, split=None, split_seed=0, strict=False, workers=None, qui
         report.smallest = min(sizes, key=lambda s: (min(s), s))
         report.largest = max(sizes, key=lambda s: (max(s), s))
     kept = {}
-    for s in ("train", "test"):
+    for s in report.items:
         kept[s] = []
         for path, label in report.items[s]:
             reason = results[path][1]

@@ -4,7 +4,11 @@ A dataset is a folder in one of two layouts::
 
     root/train/<class>/*.jpg        root/<class>/*.jpg
     root/test/<class>/*.jpg         (split into train and test for you)
+    [root/val/<class>/*.jpg]
 
+A ``val/`` (or ``valid/``) folder beside train/ and test/ holds validation
+images; without one, ``val_split`` carves them out of the training images
+(:mod:`gluon_finetune.data.split`).
 :func:`find_layout` tells them apart, :func:`scan_folder` lists classes and image
 files without decoding them (splitting a single folder by a seeded ratio,
 :func:`split_files`) and returns a :class:`FolderReport`. :func:`list_images` is
@@ -20,6 +24,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..imageio import IMAGE_EXTENSIONS, is_image_file
+from .split import carve_validation, find_val_folder
 
 __all__ = [
     "IMAGE_EXTENSIONS", "DEFAULT_SPLIT", "TRAIN_TEST", "SINGLE", "DataWarning", "BadFile",
@@ -93,6 +98,9 @@ class FolderReport:
     split: float = None
     split_seed: int = None
     checked: bool = False
+    val_from: str = None  # "val/", "valid/" or "--val-split"; None: no validation images
+    val_split: float = None
+    val_seed: int = None
     seconds: float = 0.0
     decode_workers: int = 0
     smallest: tuple = None
@@ -115,6 +123,7 @@ class FolderReport:
             "ignored": [dict(path=_display(p), reason=r) for p, r in self.ignored],
             "warnings": list(self.warnings), "split": self.split,
             "split_seed": self.split_seed, "checked": self.checked,
+            "val_from": self.val_from, "val_split": self.val_split, "val_seed": self.val_seed,
             "seconds": round(self.seconds, 3), "decode_workers": self.decode_workers,
             "smallest": list(self.smallest) if self.smallest else None,
             "largest": list(self.largest) if self.largest else None,
@@ -128,14 +137,19 @@ class FolderReport:
         else:
             where = "one folder per class, %g%% of each class held out for test (seed %s)" % (
                 100 * self.split, self.split_seed)
+        if self.val_from == "--val-split":
+            where += "; %g%% of each class's training images held out for validation (seed %s)" % (
+                100 * self.val_split, self.val_seed)
+        elif self.val_from:
+            where += "; validation images in %s" % self.val_from
         lines.append("%s: %s, %d classes" % (_display(self.root), where, len(self.classes)))
         width = max([len(_display(c)) for c in self.classes] + [5])
-        lines.append("  %-*s  %6s  %6s" % (width, "class", "train", "test"))
+        splits = [s for s in ("train", "val", "test") if s in self.counts]
+        lines.append("  %-*s" % (width, "class") + "".join("  %6s" % s for s in splits))
         for name in self.classes:
-            lines.append("  %-*s  %6d  %6d" % (width, _display(name), self.counts["train"][name],
-                                                self.counts["test"][name]))
-        lines.append("  %-*s  %6d  %6d" % (width, "total", self.num_images("train"),
-                                            self.num_images("test")))
+            lines.append("  %-*s" % (width, _display(name))
+                         + "".join("  %6d" % self.counts[s][name] for s in splits))
+        lines.append("  %-*s" % (width, "total") + "".join("  %6d" % self.num_images(s) for s in splits))
         if self.checked:
             how = ("%d processes" % self.decode_workers if self.decode_workers
                    else "one process")
@@ -214,7 +228,7 @@ def find_layout(root):
     return SINGLE
 
 
-def scan_folder(root, split=None, split_seed=0):
+def scan_folder(root, split=None, split_seed=0, val_split=None, val_seed=0):
     """List the classes and image files of ``root`` without decoding them.
 
     Parameters
@@ -227,6 +241,13 @@ def scan_folder(root, split=None, split_seed=0):
         when ``root`` already has train/ and test/.
     split_seed : int
         Seed of that split: the same files and seed give the same split.
+    val_split : float, optional
+        Fraction of each class's training images held out for validation
+        (:func:`~gluon_finetune.data.split.carve_validation`), unless ``root``
+        has a ``val/`` or ``valid/`` folder beside train/ and test/, which is
+        then used as it is (and ``val_split`` ignored, with a warning).
+    val_seed : int
+        Seed of the validation split.
 
     Returns
     -------
@@ -242,13 +263,23 @@ def scan_folder(root, split=None, split_seed=0):
     root = str(root)
     layout = find_layout(root)
     ignored, notes = [], []
+    val_folder = find_val_folder(root) if layout == TRAIN_TEST else None
+    val_files, val_from = None, None
     if layout == TRAIN_TEST:
         for name in _listdir(root):
-            if name not in ("train", "test"):
+            if name not in ("train", "test", val_folder):
                 ignored.append((os.path.join(root, name), "not train/ or test/"))
         train_files = list_classes(os.path.join(root, "train"), ignored)
         test_files = list_classes(os.path.join(root, "test"), ignored)
         _check_same_classes(root, train_files, test_files)
+        if val_folder:
+            val_files = list_classes(os.path.join(root, val_folder), ignored)
+            _check_same_classes(root, train_files, val_files, other=val_folder)
+            val_from = val_folder + "/"
+            if val_split is not None:
+                notes.append("--val-split %g ignored: %s has a %s/ folder"
+                             % (val_split, _display(root), val_folder))
+            val_split, val_seed = None, None
         classes = sorted(train_files)
         _check_enough_classes(root, classes)
         if split is not None:
@@ -262,7 +293,14 @@ def scan_folder(root, split=None, split_seed=0):
         _check_not_empty(root, {"": files}, ignored)
         split = DEFAULT_SPLIT if split is None else split
         train_files, test_files = split_files(files, split, split_seed)
+    if val_files is None and val_split is not None:
+        train_files, val_files = carve_validation(train_files, val_split, val_seed)
+        val_from = "--val-split"
+    elif val_files is None:
+        val_split, val_seed = None, None
     by_split = {"train": train_files, "test": test_files}
+    if val_files is not None:
+        by_split["val"] = val_files
     if layout == TRAIN_TEST:
         _check_not_empty(root, by_split, ignored)
     items = {s: [(path, label) for label, name in enumerate(classes) for path in f[name]]
@@ -270,7 +308,8 @@ def scan_folder(root, split=None, split_seed=0):
     counts = {s: {name: len(f[name]) for name in classes} for s, f in by_split.items()}
     return FolderReport(root=root, layout=layout, classes=classes, counts=counts,
                         ignored=ignored, warnings=notes, split=split,
-                        split_seed=split_seed, items=items)
+                        split_seed=split_seed, val_from=val_from, val_split=val_split,
+                        val_seed=val_seed, items=items)
 
 
 def split_files(files, split, seed=0):
@@ -398,19 +437,19 @@ def _note(ignored, path, reason):
         ignored.append((path, reason))
 
 
-def _check_same_classes(root, train, test):
+def _check_same_classes(root, train, test, other="test"):
     only_train = sorted(set(train) - set(test))
     only_test = sorted(set(test) - set(train))
     if only_train or only_test:
         parts = []
         if only_train:
-            parts.append("missing in test/: %s" % ", ".join(map(_display, only_train)))
+            parts.append("missing in %s/: %s" % (other, ", ".join(map(_display, only_train))))
         if only_test:
             parts.append("missing in train/: %s" % ", ".join(map(_display, only_test)))
         raise UserError("class folders differ between %s and %s (%s); every class needs a "
                         "folder on both sides" % (
                             _display(os.path.join(root, "train")),
-                            _display(os.path.join(root, "test")), "; ".join(parts)))
+                            _display(os.path.join(root, other)), "; ".join(parts)))
 
 
 def _check_enough_classes(root, classes):

@@ -24,7 +24,8 @@ from .workers import default_workers
 __all__ = ["FolderData", "make_loaders", "folder_loader", "SeededBatches", "FolderLoader",
            "ShardedBatchSampler"]
 
-FolderData = namedtuple("FolderData", "train test classes report train_set test_set")
+FolderData = namedtuple("FolderData", "train test classes report train_set test_set val val_set",
+                        defaults=(None, None))
 FolderData.__doc__ = """What :func:`make_loaders` returns.
 
 train, test : FolderLoader
@@ -36,12 +37,16 @@ report : FolderReport
     What the check found.
 train_set, test_set : FolderDataset
     The datasets before augmentation (paths, labels, raw images).
+val, val_set : FolderLoader, FolderDataset or None
+    The validation images (a ``val/`` folder or ``val_split``), with the test
+    augmentations, in order; None when there are none.
 """
 
 
 def make_loaders(root, batch_size=128, size=224, num_workers=None, train_augs=None,
                  test_augs=None, seed=None, split=None, split_seed=0, strict=False,
-                 check=True, last_batch="keep", check_workers=None, quiet=False, shard=None):
+                 check=True, last_batch="keep", check_workers=None, quiet=False, shard=None,
+                 val_split=None, val_seed=0):
     """Check ``root`` and build its train and test ``DataLoader``\\ s.
 
     Parameters
@@ -68,6 +73,9 @@ def make_loaders(root, batch_size=128, size=224, num_workers=None, train_augs=No
         whatever the number of workers (see :class:`SeededBatches`).
     split, split_seed
         Held-out fraction and seed for a single-folder layout (:func:`scan_folder`).
+    val_split, val_seed
+        Fraction of each class's training images held out for validation, and
+        its seed, when ``root`` has no ``val/`` folder (:func:`scan_folder`).
     strict : bool
         Refuse unreadable files instead of skipping them.
     check : bool
@@ -106,9 +114,11 @@ def make_loaders(root, batch_size=128, size=224, num_workers=None, train_augs=No
                         % (last_batch,))
     if check:
         report = check_folder(root, split=split, split_seed=split_seed, strict=strict,
-                              workers=check_workers, quiet=quiet)
+                              workers=check_workers, quiet=quiet, val_split=val_split,
+                              val_seed=val_seed)
     else:
-        report = scan_folder(root, split=split, split_seed=split_seed)
+        report = scan_folder(root, split=split, split_seed=split_seed, val_split=val_split,
+                             val_seed=val_seed)
     train_set = FolderDataset.from_report(report, "train")
     test_set = FolderDataset.from_report(report, "test")
     if num_workers is None:
@@ -129,7 +139,11 @@ def make_loaders(root, batch_size=128, size=224, num_workers=None, train_augs=No
     train = FolderLoader(train_data, SeededBatches(batches, seed=seed), num_workers)
     # The test set is not sharded (rank 0 measures it whole).
     test = folder_loader(test_set, test_list, int(batch_size), num_workers, seed=seed)
-    return FolderData(train, test, list(report.classes), report, train_set, test_set)
+    val_set = val = None
+    if "val" in report.items:
+        val_set = FolderDataset.from_report(report, "val")
+        val = folder_loader(val_set, test_list, int(batch_size), num_workers, seed=seed)
+    return FolderData(train, test, list(report.classes), report, train_set, test_set, val, val_set)
 
 
 def folder_loader(dataset, augs, batch_size, num_workers=0, seed=None):

@@ -1,0 +1,85 @@
+"""The validation split: the images that choose the model, kept apart from the test set.
+
+A dataset with ``train/`` and ``test/`` may hold a third folder, ``val/`` (or
+``valid/``), with the same class folders: it is used as it is (:func:`find_val_folder`).
+Otherwise :func:`carve_validation` holds out a seeded fraction of every class's
+training images (``--val-split``). Model selection (the best checkpoint, early
+stopping) reads validation accuracy, so the test set stays untouched until the end.
+"""
+import os
+import zlib
+
+import numpy as np
+
+from ..errors import UserError
+
+__all__ = ["VAL_FOLDERS", "find_val_folder", "carve_validation"]
+
+#: Names of a validation folder beside ``train/`` and ``test/``, in order of preference.
+VAL_FOLDERS = ("val", "valid")
+
+
+def find_val_folder(root):
+    """The name of ``root``'s validation folder (``"val"`` or ``"valid"``), or None.
+
+    Raises
+    ------
+    UserError
+        When both exist: which one holds the validation images is ambiguous.
+    """
+    found = [name for name in VAL_FOLDERS if os.path.isdir(os.path.join(str(root), name))]
+    if len(found) > 1:
+        raise UserError("%s has both %s/ and %s/: keep one validation folder (rename or move the "
+                        "other)" % (root, found[0], found[1]))
+    return found[0] if found else None
+
+
+def carve_validation(files, fraction, seed=0):
+    """Hold out ``fraction`` of each class's training files for validation (seeded, per class).
+
+    Each class is shuffled by its own generator, seeded from ``seed`` and the
+    class name (with a key apart from the test split's, so the two draws are
+    unrelated), so adding a class does not move the files of the others. A class
+    of ``n`` files gives ``round(n * fraction)`` of them to validation, at least
+    one and at most ``n - 1``; both sides come back sorted by name.
+
+    Parameters
+    ----------
+    files : dict
+        ``{class: [path, ...]}``: the training files.
+    fraction : float
+        ``0 < fraction < 1``.
+    seed : int
+        The same files and seed give the same split.
+
+    Returns
+    -------
+    (dict, dict)
+        ``{class: [path, ...]}`` for training and for validation; disjoint.
+
+    Raises
+    ------
+    UserError
+        A fraction outside (0, 1), or a class with fewer than 2 training images.
+    """
+    try:
+        fraction = float(fraction)
+    except (TypeError, ValueError):
+        raise UserError("--val-split must be a number between 0 and 1, got %r" % (fraction,)) from None
+    if not 0.0 < fraction < 1.0:
+        raise UserError("--val-split must be between 0 and 1 (the fraction of each class's training "
+                        "images held out for validation, e.g. 0.1), got %g" % fraction)
+    seed = 0 if seed is None else int(seed)
+    train, val = {}, {}
+    for name, paths in sorted(files.items()):
+        paths = sorted(paths)
+        if len(paths) < 2:
+            raise UserError("--val-split: class %r has %d training image%s; at least 2 are needed to "
+                            "keep one for training and one for validation (add images, or give a "
+                            "val/ folder)" % (name, len(paths), "" if len(paths) == 1 else "s"))
+        n_val = min(max(int(round(len(paths) * fraction)), 1), len(paths) - 1)
+        key = zlib.crc32(("val/%d/%s" % (seed, name)).encode("utf-8", "surrogateescape"))
+        held = set(np.random.RandomState(key).permutation(len(paths))[:n_val].tolist())
+        val[name] = [p for i, p in enumerate(paths) if i in held]
+        train[name] = [p for i, p in enumerate(paths) if i not in held]
+    return train, val

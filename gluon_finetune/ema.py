@@ -1,0 +1,110 @@
+"""Weight EMA: an exponential moving average of a network's weights (timm's ModelEmaV2).
+
+After every optimizer step, ``ema = decay * ema + (1 - decay) * w`` for every
+parameter of the network, starting from the weights the training starts with.
+BatchNorm's running mean and variance are parameters of a Gluon network too
+(with ``grad_req='null'``) and are averaged the same way, as ModelEmaV2 does
+with a model's whole ``state_dict``: the averaged network is then evaluated
+with statistics that match its averaged weights. Frozen parameters never
+change, so their average is themselves.
+
+The average lives on one device and is saved as an ordinary ``.params`` file
+(the keys of ``net.save_parameters``), so ``net.load_parameters`` reads it.
+"""
+import contextlib
+import os
+
+import mxnet as mx
+from mxnet.gluon.parameter import DeferredInitializationError
+
+from .errors import UserError
+from .fsutil import atomic_path
+
+__all__ = ["WeightEMA", "WEIGHT_CHOICES", "pick_weights"]
+
+
+class WeightEMA:
+    """The moving average of ``net``'s weights.
+
+    Parameters
+    ----------
+    net : gluon.Block
+        Initialised (a network whose shapes are still deferred is run once on
+        zeros of ``image_size`` to settle them).
+    decay : float
+        ``0 < decay < 1``; the average remembers about ``1 / (1 - decay)`` steps.
+    ctx : mx.Context
+        Where the average is kept and updated (the first training device).
+    """
+
+    def __init__(self, net, decay, ctx, image_size=224):
+        self.decay = float(decay)
+        self.ctx = ctx
+        self.params = list(net._collect_params_with_prefix().items())
+        try:
+            self.shadow = [p.data(ctx).copy() for _, p in self.params]
+        except DeferredInitializationError:
+            net(mx.nd.zeros((1, 3, image_size, image_size), ctx=ctx))
+            self.shadow = [p.data(ctx).copy() for _, p in self.params]
+
+    def update(self):
+        """One step of the average, after an optimizer step."""
+        d = self.decay
+        for (_, p), e in zip(self.params, self.shadow):
+            e[:] = d * e + (1.0 - d) * p.data(self.ctx)
+
+    @contextlib.contextmanager
+    def applied(self):
+        """The network holds the averaged weights inside the ``with`` block, its own after."""
+        raw = [p.data(self.ctx).copy() for _, p in self.params]
+        for (_, p), e in zip(self.params, self.shadow):
+            p.set_data(e)
+        try:
+            yield
+        finally:
+            for (_, p), w in zip(self.params, raw):
+                p.set_data(w)
+
+    def save(self, path):
+        """Write the average as a ``.params`` file, atomically."""
+        with atomic_path(path) as tmp:
+            mx.nd.save(tmp, {name: e for (name, _), e in zip(self.params, self.shadow)})
+
+    def load(self, path):
+        """Restore an average saved by :meth:`save` (a resumed run continues it exactly)."""
+        saved = mx.nd.load(path)
+        for (name, _), e in zip(self.params, self.shadow):
+            e[:] = saved[name].as_in_context(self.ctx)
+
+
+#: What ``--weights`` of evaluate, predict and export may name.
+WEIGHT_CHOICES = ("auto", "ema", "raw")
+
+
+def pick_weights(meta, weights="auto"):
+    """The ``.params`` path of a checkpoint record and which weights it holds.
+
+    Parameters
+    ----------
+    meta : dict
+        A checkpoint pointer record (absolute paths, see ``Checkpoints.load_meta``).
+    weights : {"auto", "ema", "raw"}
+        ``auto``: the averaged weights when the run kept them (``--ema``), else
+        the raw ones.
+
+    Returns
+    -------
+    (str, str)
+        The path and ``"ema"`` or ``"raw"``.
+    """
+    if weights not in WEIGHT_CHOICES:
+        raise UserError("unknown --weights %r; use auto (the EMA weights when the run has them), "
+                        "ema or raw" % (weights,))
+    if weights == "raw" or (weights == "auto" and not meta.get("ema")):
+        return meta["params"], "raw"
+    if not meta.get("ema"):
+        raise UserError("this checkpoint has no EMA weights (the run was trained without --ema); "
+                        "drop --weights ema")
+    if not os.path.isfile(meta["ema"]):
+        raise UserError("the checkpoint names %s, which is missing; use --weights raw" % meta["ema"])
+    return meta["ema"], "ema"
