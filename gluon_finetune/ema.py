@@ -5,8 +5,9 @@ parameter of the network, starting from the weights the training starts with.
 BatchNorm's running mean and variance are parameters of a Gluon network too
 (with ``grad_req='null'``) and are averaged the same way, as ModelEmaV2 does
 with a model's whole ``state_dict``: the averaged network is then evaluated
-with statistics that match its averaged weights. Frozen parameters never
-change, so their average is themselves.
+with statistics that match its averaged weights. Frozen weights (``grad_req
+'null'``, e.g. ``--freeze-features``) never change, so their average is
+themselves: they are not copied or updated, only saved as they are.
 
 The average lives on one device and is saved as an ordinary ``.params`` file
 (the keys of ``net.save_parameters``), so ``net.load_parameters`` reads it.
@@ -40,7 +41,9 @@ class WeightEMA:
     def __init__(self, net, decay, ctx, image_size=224):
         self.decay = float(decay)
         self.ctx = ctx
-        self.params = list(net._collect_params_with_prefix().items())
+        every = net._collect_params_with_prefix()
+        self.params = [(k, p) for k, p in every.items() if _changes(k, p)]
+        self.frozen = [(k, p) for k, p in every.items() if not _changes(k, p)]
         try:
             self.shadow = [p.data(ctx).copy() for _, p in self.params]
         except DeferredInitializationError:
@@ -68,13 +71,20 @@ class WeightEMA:
     def save(self, path):
         """Write the average as a ``.params`` file, atomically."""
         with atomic_path(path) as tmp:
-            mx.nd.save(tmp, {name: e for (name, _), e in zip(self.params, self.shadow)})
+            saved = {name: p.data(self.ctx) for name, p in self.frozen}
+            saved.update((name, e) for (name, _), e in zip(self.params, self.shadow))
+            mx.nd.save(tmp, saved)
 
     def load(self, path):
         """Restore an average saved by :meth:`save` (a resumed run continues it exactly)."""
         saved = mx.nd.load(path)
         for (name, _), e in zip(self.params, self.shadow):
             e[:] = saved[name].as_in_context(self.ctx)
+
+
+def _changes(name, param):
+    """Whether training changes ``param``: a trained weight, or BatchNorm's running statistics."""
+    return param.grad_req != "null" or "running_" in name
 
 
 #: What ``--weights`` of evaluate, predict and export may name.

@@ -79,24 +79,6 @@ def test_val_split_carves_training_images_and_a_val_folder_is_used_as_is(tiny_ho
         scan_folder(data)
 
 
-def test_the_best_checkpoint_is_chosen_on_validation_accuracy(tiny_hotdog, tiny_source, tmp_path):
-    out = tmp_path / "run"
-    lines = []
-    result = fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=4,
-                             val_split=0.25, **FAST), log=lines.append)
-    assert all("val_acc" in h for h in result.history)
-    assert "8 validation (--val-split 0.25)" in lines[0]
-    assert all(", val acc " in l for l in lines if l.startswith("epoch "))
-    best = json.loads((out / "checkpoints" / "best.json").read_text())
-    accs = [h["val_acc"] for h in result.history]
-    assert best["epoch"] == result.best["epoch"] == 1 + accs.index(max(accs))
-    assert best["chosen_by"] == "val_acc" and result.chosen_on == "validation"
-    record = json.loads((out / "config.json").read_text())
-    assert record["config"]["val_split"] == 0.25 and record["data"]["counts"]["val"]["hotdog"] == 4
-    ev = evaluate_run(str(out), tiny_hotdog, out=str(tmp_path / "eval"), quiet=True)
-    assert "best checkpoint (chosen on the validation set)" in ev.summary()
-
-
 def test_without_validation_images_every_best_says_it_was_chosen_on_test(tiny_hotdog, tiny_source, tmp_path):
     lines = []
     result = fit(TrainConfig(data=tiny_hotdog, out=str(tmp_path / "run"), weights=tiny_source,
@@ -113,28 +95,35 @@ def test_without_validation_images_every_best_says_it_was_chosen_on_test(tiny_ho
     assert not (tmp_path / "es").exists()
 
 
-def test_early_stop_stops_at_the_right_epoch_and_keeps_the_best(tiny_hotdog, tiny_source, tmp_path,
-                                                                monkeypatch):
-    scripted = iter([0.5, 0.7, 0.6, 0.65, 0.9, 0.95])  # best at 2, two worse epochs: stop after 4
+def test_the_best_checkpoint_is_chosen_on_validation_and_early_stop_keeps_it(
+        tiny_hotdog, tiny_source, tmp_path, monkeypatch):
+    scripted = iter([0.5, 0.7, 0.6, 0.9])  # best at 2, then a worse epoch: patience 1 stops after 3
     real = train._extra_accuracies
-
     def fake(*args):
         return dict(real(*args), val_acc=next(scripted))
 
     monkeypatch.setattr(train, "_extra_accuracies", fake)
     out = tmp_path / "run"
     lines = []
-    result = fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=6,
-                             val_split=0.25, early_stop=2, **FAST), log=lines.append)
-    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4]
-    assert result.best["epoch"] == 2
-    assert json.loads((out / "checkpoints" / "best.json").read_text())["epoch"] == 2
-    assert json.loads((out / "checkpoints" / "last.json").read_text())["epoch"] == 4
-    assert lines[-1].startswith("early stop after epoch 4") and "(epoch 2, val acc 0.700)" in lines[-1]
-    assert "early stop after epoch 4" in (out / "log.txt").read_text()
+    result = fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=4,
+                             val_split=0.25, early_stop=1, **FAST), log=lines.append)
+    assert "8 validation (--val-split 0.25)" in lines[0]
+    assert all(", val acc " in l for l in lines if l.startswith("epoch "))
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert result.best["epoch"] == 2 and result.chosen_on == "validation"
+    best = json.loads((out / "checkpoints" / "best.json").read_text())
+    assert best["epoch"] == 2 and best["chosen_by"] == "val_acc"
+    assert json.loads((out / "checkpoints" / "last.json").read_text())["epoch"] == 3
+    assert lines[-1].startswith("early stop after epoch 3") and "(epoch 2, val acc 0.700)" in lines[-1]
+    assert "early stop after epoch 3" in (out / "log.txt").read_text()
+    record = json.loads((out / "config.json").read_text())
+    assert record["config"]["val_split"] == 0.25 and record["config"]["early_stop"] == 1
+    assert record["data"]["counts"]["val"] == {"hotdog": 4, "not-hotdog": 4}
     # a stopped run stays stopped on resume
     again = resume(str(out), log=lines.append)
     assert again.history == result.history and "stopped early" in lines[-1]
+    ev = evaluate_run(str(out), tiny_hotdog, out=str(tmp_path / "eval"), quiet=True)
+    assert ev.epoch == 2 and "best checkpoint (chosen on the validation set)" in ev.summary()
 
 
 def _ema_net():
@@ -182,7 +171,7 @@ def test_ema_weights_follow_the_formula_batchnorm_statistics_included(tmp_path):
 
 
 def test_resume_is_exact_with_val_split_early_stop_and_ema(tiny_hotdog, tiny_source, tmp_path):
-    common = dict(data=tiny_hotdog, weights=tiny_source, epochs=3, val_split=0.25, early_stop=3,
+    common = dict(data=tiny_hotdog, weights=tiny_source, epochs=2, val_split=0.25, early_stop=2,
                   ema=0.7, momentum=0.9, **FAST)
     straight = fit(TrainConfig(out=str(tmp_path / "a"), **common), log=quiet)
     with pytest.raises(KeyboardInterrupt):
@@ -205,7 +194,7 @@ def test_resume_is_exact_with_val_split_early_stop_and_ema(tiny_hotdog, tiny_sou
 def test_evaluate_predict_and_export_use_the_ema_weights_when_a_run_has_them(tiny_hotdog, tiny_source,
                                                                             tmp_path):
     out = tmp_path / "run"
-    fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=2, ema=0.5, **FAST),
+    fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=1, ema=0.5, **FAST),
         log=quiet)
     meta = json.loads((out / "checkpoints" / "best.json").read_text())
     ema_model, raw_model = load_run(str(out)), load_run(str(out), weights="raw")
