@@ -54,6 +54,9 @@ def compare(config, scratch_lr=None, log=print):
     write_json(os.path.join(out, "compare.json"), summary)
     for line in table(summary):
         log(line)
+    if any(s["best_chosen_on"] == "test" for s in summary.values()):
+        log("best acc: the best epoch was chosen on the test set (no validation images), an "
+            "optimistic estimate; a val/ folder or --val-split chooses it fairly")
     log("curves of both runs: %s" % os.path.join(out, "compare.png"))
     results["path"] = out
     return results
@@ -65,6 +68,7 @@ def summarize(result):
     return {"path": result.path, "lr": result.config.lr, "epochs": len(result.history),
             "loss": final["loss"], "train_acc": final["train_acc"], "test_acc": final["test_acc"],
             "best_test_acc": best["test_acc"], "best_epoch": best["epoch"],
+            "best_chosen_on": result.chosen_on,
             "time": sum(h["time"] for h in result.history), "history": result.history}
 
 

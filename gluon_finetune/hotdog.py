@@ -639,6 +639,7 @@ def _plain_summary(summary, out):
 def _plain_evaluation(evaluation, out):
     return {"accuracy": evaluation.accuracy, "evaluated": evaluation.evaluated,
             "checkpoint": evaluation.checkpoint, "epoch": evaluation.epoch,
+            "chosen_on": evaluation.chosen_on, "weights": evaluation.weights,
             "classes": evaluation.classes, "per_class": evaluation.plain["per_class"],
             "confusion": evaluation.plain["confusion"],
             "json": os.path.relpath(evaluation.files["json"], out)}

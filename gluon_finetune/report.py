@@ -18,6 +18,7 @@ import html
 import os
 
 from .fsutil import atomic_path
+from .selection import checkpoint_label
 
 STYLE = """
 :root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --accent: #0969da;
@@ -123,8 +124,12 @@ def render(record, image_src):
     evaluation = record.get("evaluation")
     if evaluation:
         parts.append("<h2>The fine-tuned network on the test images</h2>")
-        parts.append("<p>Evaluated: %s, %s checkpoint (epoch %s): accuracy <b>%.3f</b>.</p>"
-                     % (_e(evaluation["evaluated"]), _e(evaluation["checkpoint"]),
+        # Records written before validation sets existed chose "best" on the test set.
+        chosen = evaluation.get("chosen_on", "test" if evaluation["checkpoint"] == "best" else None)
+        parts.append("<p>Evaluated: %s, %s (epoch %s): accuracy <b>%.3f</b>.</p>"
+                     % (_e(evaluation["evaluated"]),
+                        _e(checkpoint_label(evaluation["checkpoint"], chosen,
+                                            evaluation.get("weights", "raw"))),
                         _e(evaluation["epoch"]), evaluation["accuracy"]))
         parts.append('<div class="pair">')
         parts.append("<div>%s%s</div>" % (
@@ -179,9 +184,11 @@ def _headline(ft, sc, data, source):
         verdict = "<b>a tie</b>"
     return ('<div class="headline">After %d epochs each, the fine-tuned network reaches '
             "<b>%.3f</b> test accuracy and the same network trained from scratch <b>%.3f</b>: "
-            "%s (best epochs: %.3f and %.3f).<br><span class=\"muted\">Data: %s. Source "
+            "%s (best epochs%s: %.3f and %.3f).<br><span class=\"muted\">Data: %s. Source "
             "weights: %s.</span></div>"
-            % (ft["epochs"], ft["test_acc"], sc["test_acc"], verdict, ft["best_test_acc"],
+            % (ft["epochs"], ft["test_acc"], sc["test_acc"], verdict,
+               ", chosen on the test set" if ft.get("best_chosen_on", "test") == "test" else "",
+               ft["best_test_acc"],
                sc["best_test_acc"], _e(data["label"]), _e(source["label"])))
 
 
@@ -197,7 +204,11 @@ def _numbers_table(ft, sc):
                                   s["test_acc"], s["best_test_acc"], s["best_epoch"],
                                   s["train_acc"], s["loss"], s["time"])
         for label, s in rows)
-    return head + body + "</tbody></table>"
+    note = ""
+    if any(s.get("best_chosen_on", "test") == "test" for _, s in rows):
+        note = ('<p class="muted">The best epoch was chosen on the test set (the runs had no '
+                "validation images): its test accuracy is an optimistic estimate.</p>")
+    return head + body + "</tbody></table>" + note
 
 
 def _source_line(source):
