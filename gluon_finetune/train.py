@@ -112,6 +112,12 @@ def fit(config, log=print):
     data = load_data(config, cluster)
     if config.early_stop and data.val is None:
         raise UserError(selection.NEEDS_VAL)
+    if config.early_stop and cluster.distributed:
+        # Rank 0 alone measures validation accuracy; the other workers would wait for
+        # it at the next gradient exchange forever.
+        raise UserError("--early-stop is not available in distributed jobs (only rank 0 measures "
+                        "validation accuracy); train for a fixed --epochs and use the best "
+                        "checkpoint, which is chosen on validation accuracy all the same")
     net, source = build_net(config, data.classes, ctxs)
     if config.cache_features:
         feature_block(net)  # refuse an unsupported network before the run folder exists

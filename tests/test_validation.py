@@ -1,6 +1,7 @@
 """Validation set, model selection, early stopping and weight EMA."""
 import json
 import shutil
+from pathlib import Path
 
 import mxnet as mx
 import numpy as np
@@ -215,3 +216,30 @@ def test_evaluate_predict_and_export_use_the_ema_weights_when_a_run_has_them(tin
     fit(TrainConfig(data=tiny_hotdog, out=str(plain), weights=tiny_source, epochs=1, **FAST), log=quiet)
     with pytest.raises(UserError, match="no EMA weights"):
         load_run(str(plain), weights="ema")
+
+
+def test_cli_val_split_early_stop_and_ema_end_to_end(tiny_hotdog, tiny_source, tmp_path, cli):
+    from conftest import assert_user_error
+
+    help_text = cli("train", "--help").stdout
+    for option in ("--val-split F", "--early-stop PATIENCE", "--ema DECAY", "val/<class>"):
+        assert option in help_text, option
+    out = tmp_path / "run"
+    proc = cli("train", "--data", tiny_hotdog, "--out", out, "--weights", tiny_source, "--epochs", 2,
+               "--batch-size", 8, "--image-size", 32, "--seed", 1, "--quiet", "--freeze-features",
+               "--cache-features", "--val-split", 0.25, "--early-stop", 5, "--ema", 0.9)
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("best ema val acc ") and "(chosen on the validation set), test acc" in last
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert (config["val_split"], config["early_stop"], config["ema"]) == (0.25, 5, 0.9)
+    image = sorted(Path(tiny_hotdog).glob("test/hotdog/*"))[0]
+    pred = cli("predict", out, image)
+    assert pred.returncode == 0 and "using the EMA weights" in pred.stderr, pred.stderr
+    assert_user_error(cli("train", "--data", tiny_hotdog, "--out", tmp_path / "x", "--early-stop", 2),
+                      "--early-stop needs a validation set", "--val-split")
+    for bad, message in ((dict(ema=1.5), "--ema must be between 0 and 1"),
+                         (dict(val_split=0), "--val-split must be between 0 and 1"),
+                         (dict(early_stop=0), "--early-stop must be at least 1")):
+        with pytest.raises(UserError, match=message):
+            TrainConfig(data=tiny_hotdog, **bad).resolved()
