@@ -131,7 +131,8 @@ def training_curves(histories, out=None, title=None):
     ----------
     histories : dict of str -> list of dict
         A label (e.g. ``"fine-tune"``; ``""`` for a single run) and the run's
-        per-epoch records with ``epoch``, ``loss``, ``train_acc``, ``test_acc``.
+        per-epoch records with ``epoch``, ``loss``, ``train_acc``, ``test_acc``
+        (and ``val_acc``, ``ema_val_acc`` when the run has them: drawn too).
     """
     fig = new_figure(10, 3.8)
     ax_loss, ax_acc = fig.subplots(1, 2)
@@ -143,6 +144,10 @@ def training_curves(histories, out=None, title=None):
         ax_acc.plot(epochs, [h["train_acc"] for h in history], "o--", color=colour,
                     label=prefix + "train acc")
         ax_acc.plot(epochs, [h["test_acc"] for h in history], "s-", color=colour, label=prefix + "test acc")
+        for key, style in (("val_acc", "^:"), ("ema_val_acc", "v-.")):
+            if history and key in history[0]:  # validation images, weight EMA
+                ax_acc.plot(epochs, [h[key] for h in history], style, color=colour,
+                            label=prefix + key.replace("_acc", " acc").replace("_", " "))
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     ax_loss.set_title("training loss")

@@ -186,6 +186,11 @@ def resume(path, epochs=None, lr=None, log=print):
     if data.classes != record["classes"]:
         raise UserError("the classes in %s are now %s, but the run was trained on %s; resume needs "
                         "the same data" % (config.data, data.classes, record["classes"]))
+    if data.report.val_from != record.get("data", {}).get("val_from"):
+        raise UserError("the validation images of %s are now from %s, but the run had %s; resume "
+                        "needs the same data (a val/ folder added or removed?)"
+                        % (config.data, data.report.val_from or "nowhere",
+                           record.get("data", {}).get("val_from") or "none"))
     last = run.checkpoints.load_meta("last")
     seed_everything(config.seed)
     net, _ = build_net(config, data.classes, ctxs)

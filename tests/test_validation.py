@@ -195,8 +195,8 @@ def test_resume_is_exact_with_val_split_early_stop_and_ema(tiny_hotdog, tiny_sou
 def test_evaluate_predict_and_export_use_the_ema_weights_when_a_run_has_them(tiny_hotdog, tiny_source,
                                                                             tmp_path):
     out = tmp_path / "run"
-    fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=1, ema=0.5, **FAST),
-        log=quiet)
+    result = fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=1, ema=0.5,
+                             **FAST), log=quiet)
     meta = json.loads((out / "checkpoints" / "best.json").read_text())
     ema_model, raw_model = load_run(str(out)), load_run(str(out), weights="raw")
     assert (ema_model.checkpoint["weights"], raw_model.checkpoint["weights"]) == ("ema", "raw")
@@ -207,8 +207,10 @@ def test_evaluate_predict_and_export_use_the_ema_weights_when_a_run_has_them(tin
     assert not np.array_equal(got, dict(raw_model.net._collect_params_with_prefix())[key].data().asnumpy())
     ev = evaluate_run(str(out), tiny_hotdog, out=str(tmp_path / "eval"), quiet=True)
     assert ev.weights == "ema" and "EMA weights" in ev.summary()
-    assert evaluate_run(str(out), tiny_hotdog, out=str(tmp_path / "eval2"), quiet=True,
-                        weights="raw").weights == "raw"
+    raw = evaluate_run(str(out), tiny_hotdog, out=str(tmp_path / "eval2"), quiet=True, weights="raw")
+    assert raw.weights == "raw"
+    # the accuracies training logged for both sets of weights are what evaluate finds
+    assert (ev.accuracy, raw.accuracy) == (result.history[0]["ema_test_acc"], result.history[0]["test_acc"])
     from gluon_finetune.export import export_run
 
     assert export_run(str(out), out=str(tmp_path / "export"))["weights"] == "ema"
