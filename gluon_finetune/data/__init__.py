@@ -7,6 +7,8 @@ A dataset is a folder in one of two layouts::
 
 - :mod:`~gluon_finetune.data.folders`   the layout, the classes and which files are
   images (:func:`scan_folder`, :func:`list_images`), :class:`FolderReport`
+- :mod:`~gluon_finetune.data.split`     the validation set: a ``val/`` folder, or
+  :func:`carve_validation` of the training images (``--val-split``)
 - :mod:`~gluon_finetune.data.check`     decode every file before training (:func:`check_folder`)
 - :mod:`~gluon_finetune.data.dataset`   :class:`FolderDataset`, :class:`AugmentedDataset`
 - :mod:`~gluon_finetune.data.loader`    train and test loaders (:func:`make_loaders`)
@@ -35,6 +37,7 @@ from .folders import (
 )
 from .loader import FolderData, FolderLoader, SeededBatches, ShardedBatchSampler, folder_loader, make_loaders
 from .samples import Samples, sample_images, show_samples
+from .split import VAL_FOLDERS, carve_validation, find_val_folder
 from .workers import MIN_IMAGES_FOR_WORKERS, default_workers, limit_worker_threads
 
 __all__ = [
@@ -44,4 +47,5 @@ __all__ = [
     "FolderData", "make_loaders", "folder_loader", "FolderLoader", "SeededBatches",
     "ShardedBatchSampler", "MIN_IMAGES_FOR_WORKERS", "default_workers",
     "limit_worker_threads", "Samples", "sample_images", "show_samples", "download_hotdog",
+    "VAL_FOLDERS", "carve_validation", "find_val_folder",
 ]
