@@ -148,9 +148,11 @@ def cache_features(net, data, config, ctxs, log=print):
         sets.append((feats, labels))
     seconds = time.time() - tic
     (train_f, train_y), (test_f, test_y) = sets[:2]
-    log("computed the %d-value features of %d training and %d test images once, in %.1f sec, with "
+    log("computed the %d-value features of %d training%s and %d test images once, in %.1f sec, with "
         "the test-time preprocessing (%s): no random augmentation; training the head on them"
-        % (train_f.shape[1], len(train_f), len(test_f), seconds, augspec.to_spec(test_list)))
+        % (train_f.shape[1], len(train_f),
+           ", %d validation" % len(sets[2][0]) if len(sets) > 2 else "",
+           len(test_f), seconds, augspec.to_spec(test_list)))
     val = None
     if len(sets) > 2:
         val = FeatureBatches(sets[2][0], sets[2][1], _in_order(len(sets[2][0]), config.batch_size))

@@ -48,7 +48,7 @@ def describe(record, key):
 def checkpoint_label(tag, chosen=None, weights="raw"):
     """How a loaded checkpoint is named in messages.
 
-    ``"best checkpoint (chosen on the validation set), EMA weights"``; a best
+    ``"best checkpoint, chosen on the validation set, EMA weights"``; a best
     checkpoint chosen on the test set says so.
 
     Parameters
@@ -61,7 +61,7 @@ def checkpoint_label(tag, chosen=None, weights="raw"):
     """
     text = "%s checkpoint" % tag
     if tag == "best" and chosen:
-        text += " (chosen on the %s set)" % chosen
+        text += ", chosen on the %s set" % chosen
     if weights == "ema":
         text += ", EMA weights"
     return text
@@ -105,8 +105,9 @@ class Selection:
                 and self.last_epoch - self.best["epoch"] >= self.patience)
 
     def stop_message(self, run_path=None):
-        return ("early stop after epoch %d: %s has not improved for %d epochs; the best checkpoint "
+        return ("early stop after epoch %d: %s has not improved for %d epoch%s; the best checkpoint "
                 "(epoch %d, %s %.3f) is the run's result%s"
-                % (self.last_epoch, self.key.replace("_", " "), self.patience, self.best["epoch"],
+                % (self.last_epoch, self.key.replace("_", " "), self.patience,
+                   "" if self.patience == 1 else "s", self.best["epoch"],
                    self.key.replace("_", " "), self.best[self.key],
                    " (%s)" % run_path if run_path else ""))

@@ -88,7 +88,7 @@ def test_without_validation_images_every_best_says_it_was_chosen_on_test(tiny_ho
     assert any("chosen on the test set" in l for l in lines)
     assert "chosen on the test set" in selection.describe(result.best, result.best_key)
     ev = evaluate_run(result.path, tiny_hotdog, out=str(tmp_path / "eval"), quiet=True)
-    assert "best checkpoint (chosen on the test set" in ev.summary()
+    assert "best checkpoint, chosen on the test set" in ev.summary()
     # early stopping on the test set is refused before anything is written
     with pytest.raises(UserError, match="--early-stop needs a validation set.*--val-split"):
         fit(TrainConfig(data=tiny_hotdog, out=str(tmp_path / "es"), weights=tiny_source, epochs=3,
@@ -124,7 +124,7 @@ def test_the_best_checkpoint_is_chosen_on_validation_and_early_stop_keeps_it(
     again = resume(str(out), log=lines.append)
     assert again.history == result.history and "stopped early" in lines[-1]
     ev = evaluate_run(str(out), tiny_hotdog, out=str(tmp_path / "eval"), quiet=True)
-    assert ev.epoch == 2 and "best checkpoint (chosen on the validation set)" in ev.summary()
+    assert ev.epoch == 2 and "best checkpoint, chosen on the validation set" in ev.summary()
 
 
 def _ema_net():
@@ -235,7 +235,7 @@ def test_cli_val_split_early_stop_and_ema_end_to_end(tiny_hotdog, tiny_source, t
         for option in options:
             assert option in text.getvalue(), (command, option)
     out = tmp_path / "run"
-    proc = cli("train", "--data", tiny_hotdog, "--out", out, "--weights", tiny_source, "--epochs", 2,
+    proc = cli("train", "--data", tiny_hotdog, "--out", out, "--weights", tiny_source, "--epochs", 1,
                "--batch-size", 8, "--image-size", 32, "--seed", 1, "--quiet", "--freeze-features",
                "--cache-features", "--val-split", 0.25, "--early-stop", 5, "--ema", 0.9)
     assert proc.returncode == 0, proc.stderr
