@@ -61,12 +61,12 @@ class WeightEMA:
         """The network holds the averaged weights inside the ``with`` block, its own after."""
         raw = [p.data(self.ctx).copy() for _, p in self.params]
         for (_, p), e in zip(self.params, self.shadow):
-            p.set_data(e)
+            _write(p, e)
         try:
             yield
         finally:
             for (_, p), w in zip(self.params, raw):
-                p.set_data(w)
+                _write(p, w)
 
     def save(self, path):
         """Write the average as a ``.params`` file, atomically."""
@@ -80,6 +80,17 @@ class WeightEMA:
         saved = mx.nd.load(path)
         for (name, _), e in zip(self.params, self.shadow):
             e[:] = saved[name].as_in_context(self.ctx)
+
+
+def _write(param, value):
+    """Copy ``value`` into every device's copy of ``param``, in place.
+
+    Not ``Parameter.set_data``: with a trainer that updates on a kvstore it resets
+    the kvstore (losing the optimizer state there) or, in a distributed job, raises.
+    The swap is undone before the next step, so the kvstore's copy stays right.
+    """
+    for arr in param.list_data():
+        arr[:] = value
 
 
 def _changes(name, param):

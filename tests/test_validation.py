@@ -251,3 +251,19 @@ def test_cli_val_split_early_stop_and_ema_end_to_end(tiny_hotdog, tiny_source, t
                          (dict(early_stop=0), "--early-stop must be at least 1")):
         with pytest.raises(UserError, match=message):
             TrainConfig(data=tiny_hotdog, **bad).resolved()
+
+
+def test_a_distributed_job_keeps_a_val_split_and_an_ema(tiny_hotdog, tiny_source, tmp_path):
+    from test_distributed import assert_no_process_left, free_port, read_history, run_job, tiny_train
+
+    port = free_port()
+    out = tmp_path / "run"
+    proc = run_job(["launch", "-n", "2", "-s", "1", "--port", port, "--"]
+                   + tiny_train(tiny_hotdog, tiny_source, out, "--epochs", 1, "--freeze-features",
+                                "--val-split", 0.25, "--ema", 0.9))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rec = read_history(out)[0]
+    assert {"val_acc", "ema_val_acc", "ema_test_acc"} <= set(rec)
+    last = json.loads((out / "checkpoints" / "last.json").read_text())
+    assert last["chosen_by"] == "ema_val_acc" and (out / "checkpoints" / last["ema"]).is_file()
+    assert_no_process_left(port)
