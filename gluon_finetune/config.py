@@ -44,6 +44,11 @@ class TrainConfig:
     step_factor: float = 0.1
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.0
+    # Batch mixes (gluon_finetune.augment.mix, timm's meaning); off with both alphas 0.
+    mixup: float = 0.0                     # MixUp's Beta(alpha, alpha)
+    cutmix: float = 0.0                    # CutMix's Beta(alpha, alpha)
+    mix_prob: float = 1.0                  # chance that a batch is mixed
+    mix_switch_prob: float = 0.5           # with both: chance of CutMix rather than MixUp
     image_size: int = 224
     train_augs: Optional[str] = None       # aug spec; None = the book's list at image_size
     test_augs: Optional[str] = None
@@ -99,10 +104,16 @@ class TrainConfig:
         if c.mode == "scratch" and (c.weights or c.freeze_features):
             raise UserError("--scratch trains every layer from random weights; it cannot be combined "
                             "with --weights or --freeze-features")
+        _check_mix(c)
         if c.cache_features and not c.freeze_features:
             raise UserError("--cache-features needs --freeze-features (cached features only stay "
                             "valid while the features do not train)")
         return c
+
+    @property
+    def mixes(self):
+        """Whether training batches are mixed (MixUp or CutMix)."""
+        return self.mixup > 0 or self.cutmix > 0
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -111,3 +122,23 @@ class TrainConfig:
     def from_dict(cls, data):
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _check_mix(c):
+    """Refuse batch-mix options that are out of range or would do nothing."""
+    for value, option in ((c.mixup, "--mixup"), (c.cutmix, "--cutmix")):
+        if not (value >= 0 and value < float("inf")):
+            raise UserError("%s must be 0 (off) or a positive Beta alpha such as 0.2 or 1.0, "
+                            "got %r" % (option, value))
+    for value, option in ((c.mix_prob, "--mix-prob"), (c.mix_switch_prob, "--mix-switch-prob")):
+        if not 0 <= value <= 1:
+            raise UserError("%s is a probability, between 0 and 1; got %r" % (option, value))
+    if not c.mixes and (c.mix_prob != 1.0 or c.mix_switch_prob != 0.5):
+        raise UserError("--mix-prob and --mix-switch-prob tune --mixup/--cutmix; give --mixup "
+                        "ALPHA and/or --cutmix ALPHA too")
+    if c.mix_switch_prob != 0.5 and not (c.mixup > 0 and c.cutmix > 0):
+        raise UserError("--mix-switch-prob chooses between CutMix and MixUp per batch; it needs "
+                        "both --mixup and --cutmix")
+    if c.mixes and c.cache_features:
+        raise UserError("--mixup/--cutmix mix the training images, and --cache-features trains "
+                        "on features computed once per image, without them: drop one of the two")

@@ -229,6 +229,37 @@ def hotdog_experiment(out="runs/demo", quick=False, data=None, weights=None, epo
     return record
 
 
+def synthetic_inputs(out, seed=0, quick=False, model_name=model.DEFAULT_MODEL, quiet=False,
+                     log=print):
+    """The demo's synthetic hotdog set and synthetic source model in ``OUT``, for
+    experiments beside the demo (``scripts/aug_accuracy.py``).
+
+    Steps 1 and 2 of :func:`hotdog_experiment` without their real-data branches:
+    ``OUT/data/hotdog`` and ``OUT/source/`` are reused when an earlier call (or a
+    demo into the same ``OUT``) made them with these settings, else made.
+
+    Returns
+    -------
+    dict
+        ``data`` (folder), ``source`` (the source record, its ``path`` the
+        .params file), ``settings`` (:class:`Settings`), ``augs`` (``train`` and
+        ``test`` specs: the book's lists, normalised as the source model's data).
+    """
+    settings = QUICK if quick else DEMO
+    folder = os.path.join(out, "data", "hotdog")
+    train, test = settings.hotdog_counts
+    _, reused = _synthetic_set(folder, "hotdog", train, test, settings.draw_size, seed, quiet)
+    log("data: synthetic hotdog set, %s %s" % ("reusing the one in" if reused else "drawn into", folder))
+    source = _synthetic_source(out, settings, seed, model_name, quiet, log)
+    log("source: synthetic source model %s (source test accuracy %.3f)"
+        % (source["path"], source["source_test_acc"]))
+    prep = source.get("preprocessing") or {}
+    train_augs, test_augs = augment_specs(settings.image_size, prep.get("mean"), prep.get("std"),
+                                          settings.train_area)
+    return {"data": folder, "source": source, "settings": settings,
+            "augs": {"train": train_augs, "test": test_augs}}
+
+
 # --------------------------------------------------------------------------- the book's inputs
 
 

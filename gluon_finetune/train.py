@@ -36,6 +36,7 @@ from mxnet import autograd, gluon
 
 from . import data as data_mod
 from . import devices, model, selection, threads
+from .augment import mix as batchmix
 from .augment import spec as augspec
 from .config import TrainConfig
 from .distributed import Cluster
@@ -312,7 +313,8 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
     if config.hybridize:
         # Static memory and shapes: one graph per batch shape, planned once.
         net.hybridize(static_alloc=True, static_shape=True)
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=config.label_smoothing == 0)
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(
+        sparse_label=config.label_smoothing == 0 and not config.mixes)  # else soft targets
     # What one epoch trains and measures: the whole net on the loaders, or the
     # head alone on cached features (the same optimiser, sampler and metrics).
     trained, train_batches, test_batches, val_batches = net, data.train, data.test, data.val
@@ -338,9 +340,10 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
                 # Seeding per epoch makes epoch e the same whether or not the run was resumed.
                 seed_everything(config.seed + epoch)
                 tic = time.time()
+                mix = batchmix.from_config(config, len(data.classes), epoch, cluster.rank)
                 loss, train_acc = train_epoch(trained, train_batches, trainer, loss_fn, ctxs, config,
                                               "epoch %d/%d" % (epoch, config.epochs), cluster.workers,
-                                              after_step=ema.update if ema else None)
+                                              after_step=ema.update if ema else None, mix=mix)
                 train_time = time.time() - tic
                 if run is None:  # other workers: train on; rank 0 measures and writes
                     continue
@@ -380,8 +383,14 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
     return RunResult(run.path if run else None, history, data.classes, config, net, cluster.rank)
 
 
-def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1, after_step=None):
+def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1, after_step=None,
+                mix=None):
     """One pass over ``loader``; return (mean loss per sample, training accuracy).
+
+    With ``mix`` (a :class:`gluon_finetune.augment.mix.BatchMix`) every batch is
+    MixUp/CutMix-mixed with soft, label-smoothed targets (``loss_fn`` then takes
+    dense labels), and accuracy counts a prediction right when it is the class
+    with the larger share of the image's mixed label.
 
     With ``workers`` > 1 (a distributed job) each step's gradient is averaged
     over all workers' images, and the loss and accuracy are this worker's.
@@ -403,10 +412,12 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1,
     bar = progress(total=len(loader), desc=desc, unit="batch", quiet=config.quiet)
     for i, (data, label) in enumerate(loader):
         raise_pending()
+        if mix is not None:
+            data, label = mix(data, label, i)  # soft targets, label smoothing included
         xs, ys = devices.split_batch(data, label, ctxs)
         with autograd.record():
             outs = [net(x) for x in xs]
-            if config.label_smoothing:
+            if config.label_smoothing and mix is None:
                 classes = classes or outs[0].shape[1]
                 targets = [_smooth(y, classes, config.label_smoothing) for y in ys]
             else:
@@ -428,6 +439,7 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1,
             # float32 casts (no-ops without AMP) keep float16 outputs summing exactly
             loss_sum += l.sum().astype("float32", copy=False).as_in_context(ctxs[0])
             pred = o.argmax(axis=1).astype("float32", copy=False)
+            y = batchmix.hard_labels(y)
             correct += (pred == y.astype("float32", copy=False)).sum().as_in_context(ctxs[0])
         n += data.shape[0]
         bar.update(1)

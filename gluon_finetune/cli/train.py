@@ -31,6 +31,7 @@ examples:
   gluon-finetune train --data hotdog --scratch --out runs/scratch         # the book's baseline, lr 0.1
   gluon-finetune train --data hotdog --freeze-features --cache-features  # head only, seconds per epoch
   gluon-finetune train --data hotdog --val-split 0.1 --epochs 20 --early-stop 3 --ema 0.998
+  gluon-finetune train --data hotdog --mixup 0.2 --cutmix 1.0            # timm's batch mixes
   gluon-finetune train --resume runs/hotdog --epochs 8                    # continue, train longer
 """
 
@@ -100,6 +101,7 @@ def add_training_options(p):
                         "remembers about 1/(1-DECAY) steps: keep that below the run's steps); it is "
                         "evaluated every epoch, chooses the best checkpoint, is saved beside the raw "
                         "weights, and evaluate/predict/export use it (--weights raw for the others)")
+    add_mix_options(p)
     g = p.add_argument_group("run")
     g.add_argument("--out", metavar="RUN", help="run folder (default: runs/<mode>-<date>-<time>)")
     g.add_argument("--ctx", default=DEFAULTS.ctx,
@@ -113,6 +115,34 @@ def add_training_options(p):
     g.add_argument("--seed", type=int, help="random seed (default: drawn once and saved in config.json)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     add_threads_option(g)
+
+
+def add_mix_options(p):
+    """``--mixup``, ``--cutmix``, ``--mix-prob``, ``--mix-switch-prob`` (timm's meaning)."""
+    g = p.add_argument_group(
+        "batch mixes (off by default; timm's Mixup; README: Fine-tuning, MixUp and CutMix)",
+        "Each training batch is paired with itself in reverse order (image i with N-1-i).\n"
+        "MixUp blends the pair, lam*x + (1-lam)*x'; CutMix pastes a box of x' into x (lam\n"
+        "is then the share left uncovered); lam ~ Beta(ALPHA, ALPHA). The targets mix alike,\n"
+        "lam*onehot(y) + (1-lam)*onehot(y'), after --label-smoothing, and the loss is taken\n"
+        "on them. Train accuracy counts the class with the larger share as the right one.")
+    g.add_argument("--mixup", type=float, default=DEFAULTS.mixup, metavar="ALPHA",
+                   help="MixUp with lam ~ Beta(ALPHA, ALPHA); timm's recipes use 0.8, "
+                        "0.2 is a mild start (default: %(default)g, off)")
+    g.add_argument("--cutmix", type=float, default=DEFAULTS.cutmix, metavar="ALPHA",
+                   help="CutMix with lam ~ Beta(ALPHA, ALPHA); timm's recipes use 1.0 "
+                        "(default: %(default)g, off)")
+    g.add_argument("--mix-prob", type=float, default=DEFAULTS.mix_prob, metavar="P",
+                   help="chance that a batch is mixed at all (default: %(default)g)")
+    g.add_argument("--mix-switch-prob", type=float, default=DEFAULTS.mix_switch_prob, metavar="P",
+                   help="with both --mixup and --cutmix: chance of CutMix rather than MixUp for "
+                        "a batch (default: %(default)g)")
+
+
+def mix_fields(args):
+    """The TrainConfig fields of :func:`add_mix_options`."""
+    return dict(mixup=args.mixup, cutmix=args.cutmix, mix_prob=args.mix_prob,
+                mix_switch_prob=args.mix_switch_prob)
 
 
 def config_from_args(args, mode="finetune"):
@@ -134,7 +164,7 @@ def config_from_args(args, mode="finetune"):
         num_workers=args.workers, ctx=args.ctx, kvstore=args.kvstore,
         hybridize=not args.no_hybridize, amp=args.amp, seed=args.seed, split=args.split,
         strict=args.strict, val_split=args.val_split, early_stop=args.early_stop, ema=args.ema,
-        quiet=args.quiet)
+        quiet=args.quiet, **mix_fields(args))
 
 
 def register(sub):
