@@ -277,6 +277,19 @@ def quantize_network(net, loader, calib_mode=DEFAULT_CALIB_MODE, exclude=(), ctx
     return qnet
 
 
+def load_int8(folder, stem=STEM):
+    """The INT8 network saved in ``folder`` (``STEM-symbol.json`` + ``STEM-0000.params``)."""
+    import mxnet as mx
+
+    with warnings.catch_warnings():
+        # Its input's type is only known at the first call (INT8 weights, float32 data).
+        warnings.simplefilter("ignore", UserWarning)
+        return mx.gluon.SymbolBlock.imports(os.path.join(folder, "%s-symbol.json" % stem),
+                                            [INPUT_NAME],
+                                            os.path.join(folder, "%s-0000.params" % stem),
+                                            ctx=mx.cpu())
+
+
 def _logits(net, loader):
     return np.concatenate([net(x).asnumpy() for x, _ in loader])
 
@@ -362,10 +375,7 @@ def quantize_run(predictor, calib_data=None, calib_images=None, calib_mode=DEFAU
 
     if cache and os.path.isfile(os.path.join(folder, "quantization.json")):
         record = read_json(os.path.join(folder, "quantization.json"))
-        net = mx.gluon.SymbolBlock.imports(os.path.join(folder, "%s-symbol.json" % STEM),
-                                           [INPUT_NAME],
-                                           os.path.join(folder, "%s-0000.params" % STEM),
-                                           ctx=mx.cpu())
+        net = load_int8(folder)
         net.hybridize(static_alloc=True)
         log("INT8 network from the cache %s" % folder)
         return Quantized(wrap(net), record, folder, cached=True)
