@@ -66,6 +66,8 @@ INT8_CPU_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 CACHE_FOLDER = "int8"
 CACHE_VERSION = 1
 STEM = "int8"
+#: What :func:`excluded_layers` keeps in float32.
+EXCLUDED_ROLES = ("first convolution", "output layer")
 INPUT_NAME = "data"
 
 
@@ -362,7 +364,9 @@ def quantize_run(predictor, calib_data=None, calib_images=None, calib_mode=DEFAU
     exclude = excluded_layers(predictor.net)
     settings = {"calib_mode": calib_mode, "calib_images": len(files), "seed": seed,
                 "quantize_mode": QUANTIZE_MODE, "granularity": GRANULARITY,
-                "excluded": sorted(exclude)}
+                # By role, not by name: Gluon numbers a network's layer names by how many
+                # networks the process built before it, and the cache outlives the process.
+                "excluded": sorted(EXCLUDED_ROLES)}
     params_digest = file_digest(predictor.checkpoint["params"])
     key = cache_key(params_digest, settings, files)
     root = os.path.join(predictor.path, CACHE_FOLDER)
