@@ -416,7 +416,25 @@ def resolve_ctx(ctx=None):
     return devices.check_contexts(devices.parse_ctx(ctx or "auto"))[0]
 
 
-def load_run(path, checkpoint="best", ctx=None, amp=False):
+def fuse_network(net, size, ctx):
+    """Partition a hybridized network with oneDNN's fusion passes (CPU): convolution + BatchNorm
+    + ReLU (+ residual add) become one primitive each where the graph allows.
+
+    The weights are the same and so are the outputs, within float32 rounding (1e-6 here).
+    Measured on resnet18_v2 at 224 px (docs/bench/int8-*.jsonl) it was not faster than
+    MXNet's plain hybridized graph, whose operators already run on oneDNN one by one:
+    ResNet v2's pre-activation order (BatchNorm, ReLU, then convolution) leaves little to
+    fold. Hence off by default.
+    """
+    import mxnet as mx
+
+    if getattr(ctx, "device_type", "cpu") != "cpu":
+        return net
+    net.optimize_for(mx.nd.zeros((1, 3, size, size), ctx=ctx), backend="MKLDNN")
+    return net
+
+
+def load_run(path, checkpoint="best", ctx=None, amp=False, fuse=False):
     """Rebuild the network of a training run folder for prediction.
 
     Parameters
@@ -431,6 +449,9 @@ def load_run(path, checkpoint="best", ctx=None, amp=False):
         Compute in float16 (GPU) or bfloat16 (a CPU that has it) with MXNet's
         AMP (:func:`gluon_finetune.devices.init_amp`): faster, probabilities
         within about 1e-2 of float32. It stays on for the rest of the process.
+    fuse : bool
+        Fuse the graph with oneDNN (:func:`fuse_network`; CPU only, same
+        probabilities within 1e-5).
 
     Returns
     -------
@@ -462,5 +483,7 @@ def load_run(path, checkpoint="best", ctx=None, amp=False):
         raise UserError("cannot load %s into %s with %d classes: %s"
                         % (meta["params"], config.model, len(classes), first_line(err))) from None
     net.hybridize()
+    if fuse and not amp:
+        fuse_network(net, config.image_size, ctx)
     return Predictor(net, classes, run_test_augs(config), ctx, config=config, path=run.path,
                      checkpoint=dict(meta, tag=checkpoint))

@@ -160,3 +160,12 @@ def test_cli_predict_int8_with_latency_and_a_bad_calib_folder(int8_run, run_dir,
     proc = run_cli("evaluate", run_dir, "--data", tiny_hotdog, "--int8", "--calib-data",
                    tmp_path / "nowhere", "--out", tmp_path / "eval")
     assert_user_error(proc, "--calib-data", "nowhere", "is not a folder")
+
+
+def test_fused_float32_gives_the_same_probabilities(run_dir, tiny_hotdog):
+    paths = hotdog_test_files(tiny_hotdog)
+    plain = load_run(run_dir, ctx="cpu").probabilities(paths)
+    fused = load_run(run_dir, ctx="cpu", fuse=True)
+    assert fused.net._backend == "MKLDNN"  # really partitioned
+    np.testing.assert_allclose(fused.probabilities(paths), plain, atol=1e-5)
+    np.testing.assert_allclose(fused.probabilities(paths[:1]), plain[:1], atol=1e-5)  # batch 1
