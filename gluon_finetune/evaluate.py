@@ -209,7 +209,7 @@ def _check_classes(data, classes, run_classes):
 
 def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32, ctx=None,
                  mistakes=16, quiet=False, amp=False, int8=False, calib_data=None,
-                 calib_images=None, calib_mode="naive", log=None):
+                 calib_images=None, calib_mode="naive", log=None, keep_float="stage1"):
     """Evaluate a training run on a labelled image folder and write the results.
 
     Parameters
@@ -235,7 +235,7 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
         Also evaluate the run quantised to INT8 (:func:`gluon_finetune.quantize.quantize_run`,
         CPU only) and report both accuracies and how often their labels agree.
         The tables, confusion matrix and mistakes stay those of float32.
-    calib_data, calib_images, calib_mode
+    calib_data, calib_images, calib_mode, keep_float
         INT8 calibration: see :func:`gluon_finetune.quantize.quantize_run`.
     log : callable, optional
         Receives INT8 calibration progress lines.
@@ -256,7 +256,7 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
         from .quantize import quantize_run
 
         quantized = quantize_run(model, calib_data=calib_data, calib_images=calib_images,
-                                 calib_mode=calib_mode, log=log)
+                                 calib_mode=calib_mode, log=log, keep_float=keep_float)
     probs, tta_probs, items, skipped, int8_probs = _predict_items(
         model, items, batch_size, kind, quiet, quantized.predictor if quantized else None)
     if not items:

@@ -141,7 +141,8 @@ def _prepare_out(out, files):
 
 
 def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, quantize=None,
-               calib_data=None, calib_images=None, calib_mode="naive", log=None):
+               calib_data=None, calib_images=None, calib_mode="naive", log=None,
+               keep_float="stage1"):
     """Export a run folder's network for deployment.
 
     Parameters
@@ -159,7 +160,7 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, quan
         ``-int8`` when quantised).
     quantize : {None, "int8"}
         Export the INT8 network (``format="mxnet"`` only).
-    calib_data, calib_images, calib_mode, log
+    calib_data, calib_images, calib_mode, log, keep_float
         INT8 calibration: see :func:`gluon_finetune.quantize.quantize_run`.
 
     Returns
@@ -192,7 +193,7 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, quan
         if format != "mxnet":
             raise UserError("--quantize int8 writes MXNet symbol + params (oneDNN INT8 "
                             "operators); it cannot be combined with --format %s" % format)
-        check_calib_options(calib_mode, calib_images)
+        check_calib_options(calib_mode, calib_images, keep_float)
     elif calib_data is not None or calib_images is not None:
         raise UserError("--calib-data and --calib-images go with --quantize int8")
     onnx_version = check_onnx() if format == "onnx" else None
@@ -204,7 +205,7 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, quan
         from .quantize import quantize_run
 
         quantized = quantize_run(model, calib_data=calib_data, calib_images=calib_images,
-                                 calib_mode=calib_mode, log=log)
+                                 calib_mode=calib_mode, log=log, keep_float=keep_float)
     name = name or model.config.model + ("-int8" if quantize else "")
     if not name or os.sep in name or name.startswith("."):
         raise UserError("--name %r is not a plain file name" % (name,))

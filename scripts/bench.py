@@ -19,7 +19,8 @@ Sections: decode, pipeline, step, infer, head, amp, int8, epoch, book_epoch (and
 always). ``int8`` is deployment speed: inference at batch 64 and 224 px and the latency of
 one picture (batch 1; median and p95 ms of the network call) for float32, float32 fused by
 oneDNN (``predict.fuse_network``), bfloat16 ``--amp`` (in a child process) and INT8
-(``quantize.quantize_network``, calibrated on 64 of the folder's training images), beside
+(``quantize.quantize_network``, calibrated on 64 of the folder's training images; with the
+default ``--keep-float stage1`` and with ``first-conv``), beside
 the peer's ``infer``, ``infer_bf16``, ``infer_int8`` and ``infer_latency``. ``amp`` repeats the hybridized training steps and inference with ``--amp``
 (bfloat16 mixed precision on a CPU that has it) in a child process, since AMP
 rewrites MXNet's operators for the rest of a process; the peer runs its bfloat16
@@ -373,10 +374,13 @@ def bench_int8(res, args, root):
     nets = {"": _step_net(224, True)}
     fused = _step_net(224, True)
     nets[FUSED_TAG] = predict.fuse_network(fused, 224, mx.cpu())
-    plain = _step_net(224, False)
-    plain.hybridize()
-    nets[INT8_TAG] = quantize.quantize_network(plain, calibration_loader(root), "naive",
-                                               quantize.excluded_layers(plain))
+    loader = calibration_loader(root)
+    for keep in quantize.KEEP_FLOAT:  # the default (more accurate) first, then the faster one
+        plain = _step_net(224, False)
+        plain.hybridize()
+        tag = INT8_TAG + ("" if keep == quantize.DEFAULT_KEEP_FLOAT else " " + keep)
+        nets[tag] = quantize.quantize_network(plain, loader, "naive",
+                                              quantize.excluded_layers(plain, keep))
     for tag, net in nets.items():
         if tag or "infer" not in args.only:  # the infer section measured plain float32 already
             _timed_infer(res, args, net, tag)
@@ -595,7 +599,7 @@ def table(res, peer, sgemm, peer_sgemm):
         row("train_step", key[1], p, note)
     for key in sorted(k for k in ours if k[0] == "infer"):
         amp = key[1].endswith(AMP_TAG)
-        int8 = key[1].endswith(INT8_TAG)
+        int8 = INT8_TAG in key[1]
         row("infer", key[1], peer.find("infer_bf16" if amp else "infer_int8" if int8 else "infer"),
             "bfloat16 mixed precision; the peer under bfloat16 autocast" if amp else
             "oneDNN INT8, naive calibration; the peer: torch.ao FX x86 INT8" if int8 else

@@ -44,8 +44,10 @@ def test_calibration_reports_excluded_layers_and_uses_only_training_images(int8_
     assert len(files) == 32 and all(f.startswith(train) for f in files)
     assert not set(files) & set(hotdog_test_files(tiny_hotdog))
     # The first convolution and the output layer stay float32, each with its reason.
-    conv, dense = sorted(record["excluded_layers"])
-    assert conv.endswith("_conv0_fwd") and dense.endswith("_dense0_fwd"), record["excluded_layers"]
+    # The first convolution, the first stage and the output layer stay float32 (--keep-float stage1).
+    kept = sorted(record["excluded_layers"])
+    assert len(kept) == 6 and kept[0].endswith("_conv0_fwd") and kept[1].endswith("_dense0_fwd")
+    assert all("_stage1_conv" in name for name in kept[2:]), kept
     assert record["agreement_on_calibration"]["labels"] >= 0.9
     assert os.path.isfile(q.symbol_file) and os.path.isfile(q.params_file)
     assert os.path.dirname(q.folder) == os.path.join(model.path, "int8")
@@ -94,9 +96,12 @@ def test_evaluate_int8_agrees_with_float32(int8_run, run_dir, tiny_hotdog, tmp_p
 def test_cache_is_reused_and_invalidated_when_the_checkpoint_changes(run_dir, tmp_path):
     run = str(tmp_path / "run")
     shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("int8", "eval", "export"))
-    first = quantize.quantize_run(load_run(run, ctx="cpu"), calib_images=8)
+    first = quantize.quantize_run(load_run(run, ctx="cpu"), calib_images=8, keep_float="first-conv")
     assert not first.cached
-    again = quantize.quantize_run(load_run(run, ctx="cpu"), calib_images=8)
+    assert sorted(first.record["excluded_layers"])[0].endswith("_conv0_fwd")
+    assert len(first.record["excluded_layers"]) == 2
+    again = quantize.quantize_run(load_run(run, ctx="cpu"), calib_images=8,
+                                  keep_float="first-conv")
     assert again.cached and again.folder == first.folder
     # Retrained weights under the same checkpoint name: a new calibration, the old entry gone.
     model = load_run(run, ctx="cpu")
@@ -105,7 +110,8 @@ def test_cache_is_reused_and_invalidated_when_the_checkpoint_changes(run_dir, tm
     name = sorted(k for k in w.keys() if k.endswith("dense0_weight"))[0]
     w[name].set_data(w[name].data() * 1.5)
     model.net.save_parameters(params)
-    changed = quantize.quantize_run(load_run(run, ctx="cpu"), calib_images=8)
+    changed = quantize.quantize_run(load_run(run, ctx="cpu"), calib_images=8,
+                                  keep_float="first-conv")
     assert not changed.cached and changed.folder != first.folder
     assert not os.path.exists(first.folder)
     assert changed.record["params_sha256"] != first.record["params_sha256"]
@@ -139,6 +145,8 @@ def test_bad_calibration_folder_and_too_few_images_are_refused(run_dir, tiny_hot
         quantize.quantize_run(model, calib_images=100)
     with pytest.raises(UserError, match="unknown --calib-mode"):
         quantize.quantize_run(model, calib_mode="minmax")
+    with pytest.raises(UserError, match="unknown --keep-float"):
+        quantize.quantize_run(model, keep_float="none")
     with pytest.raises(UserError, match="CPU only"):
         quantize.check_int8_context(mx.gpu(0))
     assert "may not be faster" in quantize.int8_speed_note(frozenset({"avx2", "fma"}))

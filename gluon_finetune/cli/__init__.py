@@ -121,6 +121,10 @@ def add_int8_options(parser, flag=True):
     parser.add_argument("--calib-mode", default="naive", metavar="naive|entropy",
                         help="layer ranges from min/max (naive) or minimal KL divergence "
                              "(entropy, slower) (default: naive)")
+    parser.add_argument("--keep-float", default="stage1", metavar="stage1|first-conv",
+                        help="layers left in float32 besides the output: the first convolution "
+                             "and the first stage (more accurate), or the first convolution "
+                             "only (faster) (default: stage1)")
 
 
 def check_int8_args(args):
@@ -138,7 +142,7 @@ def int8_predictor(model, args):
     from ..quantize import quantize_run
 
     return quantize_run(model, calib_data=args.calib_data, calib_images=args.calib_images,
-                        calib_mode=args.calib_mode,
+                        calib_mode=args.calib_mode, keep_float=args.keep_float,
                         log=lambda line: print(line, file=sys.stderr, flush=True))
 
 

@@ -69,6 +69,7 @@ def run(args):
                           mistakes=args.mistakes, quiet=args.quiet, amp=args.amp,
                           int8=args.int8, calib_data=args.calib_data,
                           calib_images=args.calib_images, calib_mode=args.calib_mode,
+                          keep_float=args.keep_float,
                           log=None if args.quiet else lambda line: print(line, file=sys.stderr,
                                                                          flush=True))
     if args.json:

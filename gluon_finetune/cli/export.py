@@ -61,6 +61,7 @@ def run(args):
     result = export_run(args.run, out=args.out, format=args.format, checkpoint=args.checkpoint,
                         name=args.name, quantize=args.quantize, calib_data=args.calib_data,
                         calib_images=args.calib_images, calib_mode=args.calib_mode,
+                        keep_float=args.keep_float,
                         log=lambda line: print(line, file=sys.stderr, flush=True))
     print("exported %s (%s checkpoint, epoch %s) as %s %s to %s"
           % (result["run"], result["checkpoint"], result["epoch"], result["format"],
