@@ -66,6 +66,10 @@ class Evaluation:
         ``"ema"`` (the run's weight average) or ``"raw"``.
     chosen_on : str or None
         What chose a ``best`` checkpoint: ``"validation"`` or ``"test"``.
+    int8 : dict or None
+        With ``int8=True``: :func:`scores` of the INT8 network, plus ``agreement``
+        (the share of images whose INT8 label is the float32 label),
+        ``max_probability_difference`` and ``quantization`` (how it was made).
     files : dict
         What was written: ``json``, ``confusion``, ``mistakes`` (and
         ``confusion_tta``) paths.
@@ -84,6 +88,7 @@ class Evaluation:
     files: dict = dataclasses.field(default_factory=dict)
     weights: str = "raw"
     chosen_on: str = None
+    int8: dict = None
 
     @property
     def accuracy(self):
@@ -95,7 +100,8 @@ class Evaluation:
                 "accuracy": self.plain["accuracy"], "plain": self.plain, "tta": self.tta,
                 "images": self.images,
                 "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
-                "files": self.files, "weights": self.weights, "chosen_on": self.chosen_on}
+                "files": self.files, "weights": self.weights, "chosen_on": self.chosen_on,
+                "int8": self.int8}
 
     def summary(self):
         """Readable lines: what was evaluated, the accuracy (both with TTA), a per-class table."""
@@ -112,6 +118,13 @@ class Evaluation:
             lines.append("accuracy %.3f with %s test-time augmentation (%+.3f; softmax averaged "
                          "over %d crops)" % (self.tta["accuracy"], self.tta["kind"], diff,
                                              self.tta["crops"]))
+        if self.int8:
+            q = self.int8["quantization"]
+            lines.append("accuracy %.3f float32, %.3f INT8 (%+.3f); %.1f%% of labels agree "
+                         "(INT8 calibrated %s on %d training images)"
+                         % (self.plain["accuracy"], self.int8["accuracy"],
+                            self.int8["accuracy"] - self.plain["accuracy"],
+                            100 * self.int8["agreement"], q["calib_mode"], q["calib_images"]))
         lines.append("")
         lines.extend(_class_table(self.plain, "without TTA (the run's test preprocessing)"
                                   if self.tta else None))
@@ -207,7 +220,8 @@ def _check_classes(data, classes, run_classes):
 
 
 def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32, ctx=None,
-                 mistakes=16, quiet=False, amp=False, weights="auto"):
+                 mistakes=16, quiet=False, amp=False, weights="auto", int8=False, calib_data=None,
+                 calib_images=None, calib_mode="naive", log=None, keep_float="stage1"):
     """Evaluate a training run on a labelled image folder and write the results.
 
     Parameters
@@ -231,6 +245,14 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
         Predict in mixed precision (see :func:`gluon_finetune.predict.load_run`).
     weights : {"auto", "ema", "raw"}
         The run's EMA weights when it has them (``auto``), or the raw ones.
+    int8 : bool
+        Also evaluate the run quantised to INT8 (:func:`gluon_finetune.quantize.quantize_run`,
+        CPU only) and report both accuracies and how often their labels agree.
+        The tables, confusion matrix and mistakes stay those of float32.
+    calib_data, calib_images, calib_mode, keep_float
+        INT8 calibration: see :func:`gluon_finetune.quantize.quantize_run`.
+    log : callable, optional
+        Receives INT8 calibration progress lines.
 
     Returns
     -------
@@ -239,9 +261,18 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
     kind = tta_kind(tta)  # refuse a bad value before any work
     if int(batch_size) < 1:
         raise UserError("--batch-size must be at least 1")
+    if int8 and amp:
+        raise UserError("--int8 and --amp are two different precisions; choose one")
     model = load_run(run, checkpoint=checkpoint, ctx=ctx, amp=amp, weights=weights)
     items, what = evaluation_items(data, model.classes, model.config)
-    probs, tta_probs, items, skipped = _predict_items(model, items, batch_size, kind, quiet)
+    quantized = None
+    if int8:
+        from .quantize import quantize_run
+
+        quantized = quantize_run(model, calib_data=calib_data, calib_images=calib_images,
+                                 calib_mode=calib_mode, log=log, keep_float=keep_float)
+    probs, tta_probs, items, skipped, int8_probs = _predict_items(
+        model, items, batch_size, kind, quiet, quantized.predictor if quantized else None)
     if not items:
         raise UserError("no readable image to evaluate in %s (%d unreadable)" % (data, len(skipped)))
     paths = [p for p, _ in items]
@@ -251,6 +282,16 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
     if kind:
         tta_result = dict(scores(tta_probs, labels, model.classes), kind="%s-crop" % kind,
                           crops=5 if kind == "five" else 10)
+    int8_result = None
+    if quantized:
+        calib = quantized.record["calibration"]
+        int8_result = dict(
+            scores(int8_probs, labels, model.classes),
+            agreement=float((int8_probs.argmax(axis=1) == probs.argmax(axis=1)).mean()),
+            max_probability_difference=float(np.abs(int8_probs - probs).max()),
+            quantization={"folder": quantized.folder, "calib_mode": calib["calib_mode"],
+                          "calib_images": len(calib["files"]), "calib_folder": calib["folder"],
+                          "excluded_layers": sorted(quantized.record["excluded_layers"])})
     images = []
     for i, (path, label) in enumerate(items):
         rec = {"path": path, "true": model.classes[label],
@@ -259,6 +300,9 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
         if tta_probs is not None:
             rec["tta_predicted"] = model.classes[int(tta_probs[i].argmax())]
             rec["tta_probability"] = float(tta_probs[i].max())
+        if int8_probs is not None:
+            rec["int8_predicted"] = model.classes[int(int8_probs[i].argmax())]
+            rec["int8_probability"] = float(int8_probs[i].max())
         images.append(rec)
 
     out = out or os.path.join(model.path, "eval")
@@ -289,7 +333,7 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
                         epoch=model.checkpoint.get("epoch"), evaluated=what,
                         classes=model.classes, plain=plain, tta=tta_result, images=images,
                         skipped=skipped, files=files, weights=model.checkpoint["weights"],
-                        chosen_on=model.checkpoint["chosen_on"])
+                        chosen_on=model.checkpoint["chosen_on"], int8=int8_result)
     write_json(files["json"], result.to_dict())
     return result
 
@@ -303,12 +347,14 @@ def _mistakes_title(shown, wrong, total):
     return "the %d most confident of %d mistakes on %d images" % (shown, wrong, total)
 
 
-def _predict_items(model, items, batch_size, kind, quiet):
-    """Softmax of every readable image (and of its crops with ``kind``), reading each file once.
+def _predict_items(model, items, batch_size, kind, quiet, int8_model=None):
+    """Softmax of every readable image (and of its crops with ``kind``, and by ``int8_model``),
+    reading each file once.
 
-    Returns ``(probs, tta_probs or None, readable items, skipped (path, reason))``.
+    Returns ``(probs, tta_probs or None, readable items, skipped (path, reason),
+    int8_probs or None)``.
     """
-    probs, tta_probs, kept, skipped = [], [], [], []
+    probs, tta_probs, kept, skipped, int8_probs = [], [], [], [], []
     bar = progress(total=len(items), desc="evaluating", unit="img", quiet=quiet)
     for start in range(0, len(items), batch_size):
         images = []
@@ -322,11 +368,14 @@ def _predict_items(model, items, batch_size, kind, quiet):
             probs.append(model.probabilities(images, batch_size=batch_size))
             if kind:
                 tta_probs.append(model.probabilities(images, batch_size=batch_size, tta=kind))
+            if int8_model is not None:
+                int8_probs.append(int8_model.probabilities(images, batch_size=batch_size))
         bar.update(len(items[start:start + batch_size]))
     bar.close()
     empty = np.zeros((0, len(model.classes)), np.float32)
     return (np.concatenate(probs) if probs else empty,
-            (np.concatenate(tta_probs) if tta_probs else empty) if kind else None, kept, skipped)
+            (np.concatenate(tta_probs) if tta_probs else empty) if kind else None, kept, skipped,
+            (np.concatenate(int8_probs) if int8_probs else empty) if int8_model else None)
 
 
 def _reason(err, path):

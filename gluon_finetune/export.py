@@ -23,6 +23,13 @@ side to ``resize_shorter`` pixels with bilinear interpolation, a centre crop of
 ``std``, HWC RGB to CHW). The network outputs logits; a softmax over axis 1
 gives probabilities.
 
+With ``quantize="int8"`` the network is the run quantised to INT8 by MXNet's
+oneDNN backend (:mod:`gluon_finetune.quantize`: calibrated on training images
+with the run's test preprocessing), the files are ``NAME-int8-symbol.json`` and
+``NAME-int8-0000.params``, and ``quantization.json`` records the calibration,
+the layers kept in float32 and why. It loads the same way, on a CPU (the INT8
+operators are oneDNN's; an MXNet build without oneDNN cannot run them).
+
 ONNX: MXNet 1.9.1's exporter imports ``onnx.mapping``, which onnx 1.19 removed;
 onnx 1.14.1 to 1.18.0 work (checked), so the ``onnx`` extra pins 1.18.0.
 """
@@ -37,6 +44,7 @@ from .errors import UserError, first_line
 from .fsutil import claim_folder, write_json
 
 FORMATS = ("mxnet", "onnx")
+QUANTIZE = ("int8",)
 
 #: The onnx release the ``onnx`` extra installs: the newest MXNet 1.9.1's exporter works with.
 ONNX_REQUIREMENT = "onnx==1.18.0"
@@ -132,7 +140,9 @@ def _prepare_out(out, files):
     os.makedirs(out, exist_ok=True)
 
 
-def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weights="auto"):
+def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weights="auto",
+               quantize=None, calib_data=None, calib_images=None, calib_mode="naive", log=None,
+               keep_float="stage1"):
     """Export a run folder's network for deployment.
 
     Parameters
@@ -146,17 +156,22 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weig
         ``NAME-symbol.json`` + ``NAME-0000.params``, or ``NAME.onnx``.
     checkpoint : {"best", "last"}
     name : str, optional
-        File name stem (default: the model's name, e.g. ``resnet18_v2``).
+        File name stem (default: the model's name, e.g. ``resnet18_v2``, with
+        ``-int8`` when quantised).
     weights : {"auto", "ema", "raw"}
         The run's EMA weights when it has them (``auto``), or the raw ones;
         ``export.json`` says which (``weights``).
+    quantize : {None, "int8"}
+        Export the INT8 network (``format="mxnet"`` only).
+    calib_data, calib_images, calib_mode, log, keep_float
+        INT8 calibration: see :func:`gluon_finetune.quantize.quantize_run`.
 
     Returns
     -------
     dict
         The manifest written as ``export.json``; ``files`` maps each role
-        (``symbol``, ``params`` or ``onnx``; ``labels``, ``preprocessing``) to
-        its path.
+        (``symbol``, ``params`` or ``onnx``; ``labels``, ``preprocessing``;
+        ``quantization`` for INT8) to its path.
 
     Raises
     ------
@@ -173,11 +188,28 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weig
 
     if format not in FORMATS:
         raise UserError("unknown --format %r; use mxnet (symbol + params) or onnx" % (format,))
+    if quantize is not None:
+        from .quantize import check_calib_options
+
+        if quantize not in QUANTIZE:
+            raise UserError("unknown --quantize %r; use int8" % (quantize,))
+        if format != "mxnet":
+            raise UserError("--quantize int8 writes MXNet symbol + params (oneDNN INT8 "
+                            "operators); it cannot be combined with --format %s" % format)
+        check_calib_options(calib_mode, calib_images, keep_float)
+    elif calib_data is not None or calib_images is not None:
+        raise UserError("--calib-data and --calib-images go with --quantize int8")
     onnx_version = check_onnx() if format == "onnx" else None
     model = load_run(run, checkpoint=checkpoint, ctx=mx.cpu(), weights=weights)
     steps = preprocessing_steps(model.augs)
     size = input_size_of(steps)
-    name = name or model.config.model
+    quantized = None
+    if quantize:
+        from .quantize import quantize_run
+
+        quantized = quantize_run(model, calib_data=calib_data, calib_images=calib_images,
+                                 calib_mode=calib_mode, log=log, keep_float=keep_float)
+    name = name or model.config.model + ("-int8" if quantize else "")
     if not name or os.sep in name or name.startswith("."):
         raise UserError("--name %r is not a plain file name" % (name,))
     out = os.path.abspath(out or os.path.join(model.path, "export"))
@@ -186,6 +218,8 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weig
     else:
         model_files = {"onnx": "%s.onnx" % name}
     files = dict(model_files, labels="labels.json", preprocessing="preprocessing.json")
+    if quantized:
+        files["quantization"] = "quantization.json"
     _prepare_out(out, set(files.values()) | {"export.json"})
 
     width, height = size or (model.image_size, model.image_size)
@@ -195,8 +229,12 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weig
     tmp = tempfile.mkdtemp(prefix=".export-", dir=out)
     try:
         stem = os.path.join(tmp, name)
-        net.export(stem, epoch=0)
         symbol, params = stem + "-symbol.json", stem + "-0000.params"
+        if quantized:
+            shutil.copyfile(quantized.symbol_file, symbol)
+            shutil.copyfile(quantized.params_file, params)
+        else:
+            net.export(stem, epoch=0)
         output_name = mx.sym.load(symbol).list_outputs()[0]
         if format == "onnx":
             output_name = _to_onnx(symbol, params, os.path.join(tmp, model_files["onnx"]),
@@ -205,6 +243,8 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weig
             os.replace(os.path.join(tmp, fname), os.path.join(out, fname))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if quantized:
+        write_json(os.path.join(out, "quantization.json"), quantized.record)
     write_json(os.path.join(out, "labels.json"), model.classes)
     write_json(os.path.join(out, "preprocessing.json"),
                preprocessing_record(steps, size, output_name))
@@ -216,6 +256,7 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weig
         "input": {"name": INPUT_NAME, "shape": [None, 3, size[1] if size else None,
                                                 size[0] if size else None]},
         "output": output_name, "test_augs": model.config.test_augs,
+        "precision": "int8" if quantized else "float32",
         "made_by": dict(provenance(), onnx=onnx_version, gluon_finetune=__version__),
     }
     write_json(os.path.join(out, "export.json"), manifest)

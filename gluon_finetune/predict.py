@@ -348,6 +348,35 @@ class Predictor:
                           probabilities=np.asarray(probs, dtype=np.float32))
 
 
+def measure_latency(predictor, images, calls=20, warmup=2):
+    """Milliseconds per call for one image at a time, as a service calls a model.
+
+    Each call is :meth:`Predictor.probabilities` on one decoded image:
+    preprocessing, the network and the softmax (decoding the file is left out;
+    it depends on the file, not the model). ``images`` are used in turn until
+    ``calls`` calls are timed, after ``warmup`` untimed ones.
+
+    Returns
+    -------
+    dict
+        ``median_ms``, ``p95_ms``, ``min_ms``, ``calls``.
+    """
+    import time
+
+    decoded = [as_image(img) for img in images]
+    if not decoded:
+        raise UserError("no readable image to time")
+    for i in range(warmup):
+        predictor.probabilities([decoded[i % len(decoded)]], batch_size=1)
+    times = []
+    for i in range(max(int(calls), 1)):
+        tic = time.perf_counter()
+        predictor.probabilities([decoded[i % len(decoded)]], batch_size=1)
+        times.append(1000.0 * (time.perf_counter() - tic))
+    return {"median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)),
+            "min_ms": float(np.min(times)), "calls": len(times)}
+
+
 def _source(img, i):
     return os.fspath(img) if isinstance(img, (str, os.PathLike)) else "#%d" % i
 
@@ -390,7 +419,25 @@ def resolve_ctx(ctx=None):
     return devices.check_contexts(devices.parse_ctx(ctx or "auto"))[0]
 
 
-def load_run(path, checkpoint="best", ctx=None, amp=False, weights="auto"):
+def fuse_network(net, size, ctx):
+    """Partition a hybridized network with oneDNN's fusion passes (CPU): convolution + BatchNorm
+    + ReLU (+ residual add) become one primitive each where the graph allows.
+
+    The weights are the same and so are the outputs, within float32 rounding (1e-6 here).
+    Measured on resnet18_v2 at 224 px (docs/bench/int8-*.jsonl) it was not faster than
+    MXNet's plain hybridized graph, whose operators already run on oneDNN one by one:
+    ResNet v2's pre-activation order (BatchNorm, ReLU, then convolution) leaves little to
+    fold. Hence off by default.
+    """
+    import mxnet as mx
+
+    if getattr(ctx, "device_type", "cpu") != "cpu":
+        return net
+    net.optimize_for(mx.nd.zeros((1, 3, size, size), ctx=ctx), backend="MKLDNN")
+    return net
+
+
+def load_run(path, checkpoint="best", ctx=None, amp=False, weights="auto", fuse=False):
     """Rebuild the network of a training run folder for prediction.
 
     Parameters
@@ -410,6 +457,9 @@ def load_run(path, checkpoint="best", ctx=None, amp=False, weights="auto"):
         ``auto``: the weights' moving average when the run kept one (``--ema``),
         else the raw weights (:func:`gluon_finetune.ema.pick_weights`); the
         ``Predictor``'s ``checkpoint["weights"]`` says which.
+    fuse : bool
+        Fuse the graph with oneDNN (:func:`fuse_network`; CPU only, same
+        probabilities within 1e-5).
 
     Returns
     -------
@@ -442,7 +492,9 @@ def load_run(path, checkpoint="best", ctx=None, amp=False, weights="auto"):
         raise UserError("cannot load %s into %s with %d classes: %s"
                         % (params, config.model, len(classes), first_line(err))) from None
     net.hybridize()
+    if fuse and not amp:
+        fuse_network(net, config.image_size, ctx)
     return Predictor(net, classes, run_test_augs(config), ctx, config=config, path=run.path,
-                     checkpoint=dict(meta, tag=checkpoint, weights=kind,
+                     checkpoint=dict(meta, params=params, tag=checkpoint, weights=kind,
                                      chosen_on=chosen_on(meta.get("chosen_by", "test_acc"))
                                      if checkpoint == "best" else None))

@@ -15,8 +15,13 @@ single timings on a shared machine swing 2-3x.
     python scripts/bench.py --quick                                # smoke run, ~1 min
     python scripts/bench.py --json > bench.jsonl                   # one JSON record per line
 
-Sections: decode, pipeline, step, infer, head, amp, epoch, book_epoch (and sgemm,
-always). ``amp`` repeats the hybridized training steps and inference with ``--amp``
+Sections: decode, pipeline, step, infer, head, amp, int8, epoch, book_epoch (and sgemm,
+always). ``int8`` is deployment speed: inference at batch 64 and 224 px and the latency of
+one picture (batch 1; median and p95 ms of the network call) for float32, float32 fused by
+oneDNN (``predict.fuse_network``), bfloat16 ``--amp`` (in a child process) and INT8
+(``quantize.quantize_network``, calibrated on 64 of the folder's training images; with the
+default ``--keep-float stage1`` and with ``first-conv``), beside
+the peer's ``infer``, ``infer_bf16``, ``infer_int8`` and ``infer_latency``. ``amp`` repeats the hybridized training steps and inference with ``--amp``
 (bfloat16 mixed precision on a CPU that has it) in a child process, since AMP
 rewrites MXNet's operators for the rest of a process; the peer runs its bfloat16
 autocast sections beside it (``train_step_bf16``, ``infer_bf16``). ``book_epoch`` is
@@ -43,13 +48,29 @@ import gluon_finetune  # noqa: F401  (before mxnet: it chooses MXNet's thread co
 import mxnet as mx
 import numpy as np
 
-from gluon_finetune import augment, data, devices, evaluate, features, imageio, model, threads, train
+from gluon_finetune import (
+    augment,
+    data,
+    devices,
+    evaluate,
+    features,
+    imageio,
+    model,
+    predict,
+    quantize,
+    threads,
+    train,
+)
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.data import synthetic
 from gluon_finetune.errors import UserError
 
-SECTIONS = ("decode", "pipeline", "step", "infer", "head", "amp", "epoch", "book_epoch")
+SECTIONS = ("decode", "pipeline", "step", "infer", "head", "amp", "int8", "epoch", "book_epoch")
 AMP_TAG = ", bf16 --amp"
+FUSED_TAG = ", fused"
+INT8_TAG = ", INT8"
+#: The calibration images of the int8 section's INT8 network.
+CALIB_IMAGES = 64
 #: resnet18 FLOP per image for a training step (forward 3.63 + backward 7.02 GFLOP at 224 px;
 #: the peer's FlopCounterMode counts); scales with the pixel count.
 STEP_GFLOP_224 = 10.65
@@ -139,6 +160,14 @@ class Peer:
                     print(json.dumps(rec), flush=True)
         self.records += got
         return got
+
+    def latency(self):
+        """The peer's ``infer_latency``: median p50 and p95 over rounds, or None."""
+        found = [rec for rec in self.records if rec.get("bench") == "infer_latency"]
+        if not found:
+            return None
+        return {"p50_ms": statistics.median(r["p50_ms"] for r in found),
+                "p95_ms": statistics.median(r["p95_ms"] for r in found), "rounds": len(found)}
 
     def find(self, bench, **config):
         """The peer's figure for ``bench``: the median over rounds of the matching records."""
@@ -307,10 +336,64 @@ def bench_infer(res, args, tag=""):
             secs, hw=224, batch=args.infer_batch)
 
 
-def bench_amp(res, args):
+def bench_latency(res, args, net, tag=""):
+    """One picture at a time: the network call at batch 1, as a service makes it."""
+    x = random_batch(1, 224)[0]
+    for _ in range(5):
+        net(x).wait_to_read()
+    secs = []
+    for _ in range(args.latency_n):
+        tic = time.perf_counter()
+        net(x).wait_to_read()
+        secs.append(time.perf_counter() - tic)
+    ms = sorted(1000 * t for t in secs)
+    res.add("infer_latency", "224 px, batch 1" + (tag or ", float32"), 1, secs, hw=224, batch=1,
+            p50_ms=round(float(np.median(ms)), 2), p95_ms=round(float(np.percentile(ms, 95)), 2))
+
+
+def _timed_infer(res, args, net, tag):
+    x, y = random_batch(args.infer_batch, 224)
+    batches = Repeat(x, y, args.steps)
+    secs = timed(lambda: evaluate.accuracy(net, batches, [mx.cpu()]), args.reps)
+    res.add("infer", "224 px, batch %d%s" % (args.infer_batch, tag), args.infer_batch * args.steps,
+            secs, hw=224, batch=args.infer_batch)
+
+
+def calibration_loader(root, n=CALIB_IMAGES):
+    """``n`` training images of ``root`` through the book's test list at 224 px."""
+    augs = augment.test_augs(224)
+    paths = quantize.pick_calibration_files(train_files(root), min(n, len(train_files(root))))
+    x = mx.nd.stack(*[augment.apply_aug_list(mx.nd.array(imageio.read_image(p), dtype="uint8"),
+                                             augs) for p in paths])
+    return mx.gluon.data.DataLoader(mx.gluon.data.ArrayDataset(x, mx.nd.zeros((len(paths),))),
+                                    batch_size=32)
+
+
+def bench_int8(res, args, root):
+    """Deployment: float32, fused float32 and INT8 at batch 64 and at batch 1; bf16 in a child."""
+    nets = {"": _step_net(224, True)}
+    fused = _step_net(224, True)
+    nets[FUSED_TAG] = predict.fuse_network(fused, 224, mx.cpu())
+    loader = calibration_loader(root)
+    for keep in quantize.KEEP_FLOAT:  # the default (more accurate) first, then the faster one
+        plain = _step_net(224, False)
+        plain.hybridize()
+        tag = INT8_TAG + ("" if keep == quantize.DEFAULT_KEEP_FLOAT else " " + keep)
+        nets[tag] = quantize.quantize_network(plain, loader, "naive",
+                                              quantize.excluded_layers(plain, keep))
+    for tag, net in nets.items():
+        if tag or "infer" not in args.only:  # the infer section measured plain float32 already
+            _timed_infer(res, args, net, tag)
+        bench_latency(res, args, net, tag)
+    bench_amp(res, args, deploy=True)
+
+
+def bench_amp(res, args, deploy=False):
     """The step and infer sections with --amp, in a child process of this script."""
     cmd = [sys.executable, os.path.abspath(__file__), "--amp-child", "--json",
            "--reps", str(args.reps), "--steps", str(args.steps)] + (["--quick"] if args.quick else [])
+    if deploy:  # the int8 section's bf16 rows: batch 64 and batch 1
+        cmd += ["--only", "int8"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         print("amp: skipped: %s" % (proc.stderr.strip().splitlines() or ["no output"])[-1],
@@ -318,7 +401,7 @@ def bench_amp(res, args):
         return
     for line in proc.stdout.splitlines():
         rec = json.loads(line) if line.startswith("{") else {}
-        if rec.get("bench") in ("train_step", "infer"):
+        if rec.get("bench") in ("train_step", "infer", "infer_latency"):
             res.records.append(rec)
             res.emit(rec)
 
@@ -331,6 +414,10 @@ def amp_child(args):
         print(err, file=sys.stderr)
         return 3
     res = Results(True)
+    if args.only == ["int8"]:
+        bench_infer(res, args, tag=AMP_TAG)
+        bench_latency(res, args, _step_net(224, True), tag=AMP_TAG)
+        return 0
     bench_step(res, args, tag=AMP_TAG)
     bench_infer(res, args, tag=AMP_TAG)
     return 0
@@ -512,8 +599,26 @@ def table(res, peer, sgemm, peer_sgemm):
         row("train_step", key[1], p, note)
     for key in sorted(k for k in ours if k[0] == "infer"):
         amp = key[1].endswith(AMP_TAG)
-        row("infer", key[1], peer.find("infer_bf16" if amp else "infer"),
-            "bfloat16 mixed precision; the peer under bfloat16 autocast" if amp else "")
+        int8 = INT8_TAG in key[1]
+        row("infer", key[1], peer.find("infer_bf16" if amp else "infer_int8" if int8 else "infer"),
+            "bfloat16 mixed precision; the peer under bfloat16 autocast" if amp else
+            "oneDNN INT8, naive calibration; the peer: torch.ao FX x86 INT8" if int8 else
+            "oneDNN-fused graph; the peer in float32" if key[1].endswith(FUSED_TAG) else "")
+    peer_lat = peer.latency()
+    for key in sorted(k for k in ours if k[0] == "infer_latency"):
+        rec = ours[key]
+        p50 = statistics.median(r["p50_ms"] for r in res.records
+                                if (r["bench"], r["variant"]) == key)
+        p95 = statistics.median(r["p95_ms"] for r in res.records
+                                if (r["bench"], r["variant"]) == key)
+        note = "p50 %.1f ms, p95 %.1f ms" % (p50, p95)
+        if peer_lat:
+            note += "; peer float32 p50 %.1f ms, p95 %.1f ms: ours/peer p50 %.2fx" % (
+                peer_lat["p50_ms"], peer_lat["p95_ms"], p50 / peer_lat["p50_ms"])
+        rows.append(("infer_latency", key[1], rec["images_per_s"],
+                     1000.0 / peer_lat["p50_ms"] if peer_lat else None,
+                     ratio(rec["images_per_s"], 1000.0 / peer_lat["p50_ms"]) if peer_lat else None,
+                     note, rec))
     row("head_only", "frozen features, per step", peer.find("linear_probe"))
     row("head_only", "cache: feature pass")
     row("head_only", "cache: head epoch, batch 128")
@@ -580,11 +685,12 @@ def parse_args(argv=None):
     unknown = sorted(set(args.only) - set(SECTIONS))
     if unknown:
         p.error("unknown section(s) %s; choose from %s" % (", ".join(unknown), ", ".join(SECTIONS)))
-    args.batch, args.infer_batch, args.reps_io = 32, 64, 3
+    args.batch, args.infer_batch, args.reps_io, args.latency_n = 32, 64, 3, 50
     args.step_sizes = (224, 112, 64)  # 64 px: the offline demo's size
     if args.quick:
         args.reps, args.steps, args.reps_io = 1, 1, 1
         args.batch, args.infer_batch, args.step_sizes = 4, 8, (64,)
+        args.latency_n = 5
         args.epoch_px = 32
     return args
 
@@ -644,6 +750,9 @@ def main(argv=None):
         ("head", lambda: bench_head(res, args, root), "linear_probe"),
         # The float32 sections' peer figures serve as the amp rows' reference when they ran.
         ("amp", lambda: bench_amp(res, args), "train_step_bf16,infer_bf16"),
+        ("int8", lambda: bench_int8(res, args, root),
+         ",".join(["infer_bf16", "infer_int8", "infer_latency"]
+                  + ([] if "infer" in args.only else ["infer"]))),
         ("book_epoch", lambda: book_epochs(res, args, root), "epoch"),
     ]
     for _ in range(args.rounds):

@@ -110,6 +110,46 @@ def add_run_options(parser, ctx=True, amp=True):
     add_threads_option(parser)
 
 
+def add_int8_options(parser, flag=True):
+    """``--int8`` (unless ``flag`` is False) and the calibration options that go with it."""
+    if flag:
+        parser.add_argument("--int8", action="store_true",
+                            help="INT8 network through oneDNN (CPU only): quantised from the run, "
+                                 "calibrated on its training images, cached in RUN_DIR/int8/")
+    parser.add_argument("--calib-data", metavar="DIR",
+                        help="images to calibrate INT8 on (default: the run's training images; "
+                             "a folder with train/ and test/ gives its train/)")
+    parser.add_argument("--calib-images", type=int, metavar="N",
+                        help="how many calibration images, drawn with a fixed seed "
+                             "(default: 256, or all when fewer)")
+    parser.add_argument("--calib-mode", default="naive", metavar="naive|entropy",
+                        help="layer ranges from min/max (naive) or minimal KL divergence "
+                             "(entropy, slower) (default: naive)")
+    parser.add_argument("--keep-float", default="stage1", metavar="stage1|first-conv",
+                        help="layers left in float32 besides the output: the first convolution "
+                             "and the first stage (more accurate), or the first convolution "
+                             "only (faster) (default: stage1)")
+
+
+def check_int8_args(args):
+    """Refuse option mixes ``--int8`` cannot honour, before a network is loaded."""
+    from ..errors import UserError
+
+    if getattr(args, "int8", False) and getattr(args, "amp", False):
+        raise UserError("--int8 and --amp are two different precisions; choose one")
+    if not getattr(args, "int8", True) and (args.calib_data or args.calib_images):
+        raise UserError("--calib-data and --calib-images go with --int8")
+
+
+def int8_predictor(model, args):
+    """The INT8 version of ``model`` as the parsed ``--calib-*`` options ask, progress on stderr."""
+    from ..quantize import quantize_run
+
+    return quantize_run(model, calib_data=args.calib_data, calib_images=args.calib_images,
+                        calib_mode=args.calib_mode, keep_float=args.keep_float,
+                        log=lambda line: print(line, file=sys.stderr, flush=True))
+
+
 def show_warning(message, category, filename, lineno, file=None, line=None):
     """Show a Python warning as one ``warning: ...`` line on stderr, as errors are shown."""
     print("warning: %s" % message, file=sys.stderr if file is None else file, flush=True)

@@ -1,5 +1,5 @@
 """``gluon-finetune evaluate``: how good is a trained run, class by class."""
-from . import add_run_options, formatter
+from . import add_int8_options, add_run_options, check_int8_args, formatter
 
 DESCRIPTION = """\
 Evaluate a training run on a labelled image folder: accuracy, precision, recall
@@ -21,12 +21,18 @@ mirror images) is averaged; both accuracies are reported, with and without.
 Writes OUT/evaluation.json (every number and every image's prediction),
 OUT/confusion.png and OUT/mistakes.png (plus OUT/confusion-<tta>.png with --tta).
 OUT defaults to RUN/eval and is overwritten by the next evaluation there; a
-folder holding other files is refused."""
+folder holding other files is refused.
+
+--int8 also evaluates the run quantised to INT8 by MXNet's oneDNN backend (CPU
+only), calibrated on the run's training images (never the evaluated ones; or
+--calib-data), and prints both accuracies and the share of labels that agree.
+The quantised network is cached in RUN_DIR/int8/ for the next call."""
 
 EPILOG = """\
 examples:
   gluon-finetune evaluate runs/hotdog --data data/hotdog
   gluon-finetune evaluate runs/hotdog --data data/hotdog --tta ten-crop
+  gluon-finetune evaluate runs/hotdog --data data/hotdog --int8 --calib-mode entropy
   gluon-finetune evaluate runs/hotdog --data new-photos/ --checkpoint last --out runs/hotdog/eval-new
 """
 
@@ -47,18 +53,25 @@ def register(sub):
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="(default: 32)")
     p.add_argument("--json", action="store_true", help="print evaluation.json instead of the table")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_int8_options(p)
     p.set_defaults(func=run)
 
 
 def run(args):
     import json
+    import sys
 
     from ..evaluate import evaluate_run
 
+    check_int8_args(args)
     result = evaluate_run(args.run, args.data, checkpoint=args.checkpoint, tta=args.tta,
                           out=args.out, batch_size=args.batch_size, ctx=args.ctx,
                           mistakes=args.mistakes, quiet=args.quiet, amp=args.amp,
-                          weights=args.weights)
+                          weights=args.weights, int8=args.int8, calib_data=args.calib_data,
+                          calib_images=args.calib_images, calib_mode=args.calib_mode,
+                          keep_float=args.keep_float,
+                          log=None if args.quiet else lambda line: print(line, file=sys.stderr,
+                                                                         flush=True))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
         return 0

@@ -1,5 +1,5 @@
 """``gluon-finetune export``: a trained run as files a deployment can load without this package."""
-from . import add_run_options, formatter
+from . import add_int8_options, add_run_options, formatter
 
 DESCRIPTION = """\
 Export a run's network for deployment, with its labels and its test-time
@@ -19,13 +19,21 @@ The network outputs logits: a softmax over axis 1 gives probabilities.
 --format onnx needs the onnx extra (pip install "gluon-finetune[onnx]": onnx
 1.18.0, the newest release MXNet 1.9.1's exporter works with). Run the .onnx with
 onnxruntime in its own environment: every onnxruntime wheel for Python 3.11 needs
-numpy>=1.24, which MXNet 1.9.1 cannot import."""
+numpy>=1.24, which MXNet 1.9.1 cannot import.
+
+--quantize int8 exports the network quantised to INT8 by MXNet's oneDNN backend
+(NAME-int8-symbol.json + NAME-int8-0000.params, and quantization.json: the
+calibration images and the layers kept in float32). It is calibrated on
+--calib-images training images (default: the run's own training folder) with
+the run's test preprocessing, and loads with the same SymbolBlock.imports line
+on a CPU."""
 
 EPILOG = """\
 examples:
   gluon-finetune export runs/hotdog --out deploy/hotdog
   gluon-finetune export runs/hotdog --out deploy/hotdog-onnx --format onnx
   gluon-finetune export runs/hotdog --out deploy/last --checkpoint last --name hotdog
+  gluon-finetune export runs/hotdog --out deploy/int8 --quantize int8 --calib-data data/hotdog
 """
 
 
@@ -38,21 +46,28 @@ def register(sub):
                    help="folder to write (new, empty, or an earlier export; default: RUN_DIR/export)")
     p.add_argument("--format", default="mxnet", metavar="mxnet|onnx", help="(default: mxnet)")
     p.add_argument("--name", metavar="NAME", help="file name stem (default: the model's name)")
+    p.add_argument("--quantize", metavar="int8",
+                   help="export the network quantised to INT8 (oneDNN, CPU; --format mxnet)")
+    add_int8_options(p, flag=False)
     p.set_defaults(func=run)
 
 
 def run(args):
     import os
+    import sys
 
     from ..export import export_run
     from ..selection import checkpoint_label
 
     result = export_run(args.run, out=args.out, format=args.format, checkpoint=args.checkpoint,
-                        name=args.name, weights=args.weights)
-    print("exported %s (%s, epoch %s) as %s to %s"
+                        name=args.name, weights=args.weights, quantize=args.quantize,
+                        calib_data=args.calib_data, calib_images=args.calib_images,
+                        calib_mode=args.calib_mode, keep_float=args.keep_float,
+                        log=lambda line: print(line, file=sys.stderr, flush=True))
+    print("exported %s (%s, epoch %s) as %s %s to %s"
           % (result["run"], checkpoint_label(result["checkpoint"], result.get("chosen_on"),
                                              result.get("weights", "raw")),
-             result["epoch"], result["format"], result["out"]))
+             result["epoch"], result["format"], result["precision"], result["out"]))
     for path in result["files"].values():
         print("  %-28s %10d bytes" % (os.path.basename(path), os.path.getsize(path)))
     print("  %-28s %10d bytes" % ("export.json", os.path.getsize(os.path.join(result["out"],

@@ -1,5 +1,5 @@
 """``gluon-finetune predict``: what a trained run says about new images."""
-from . import add_run_options, formatter
+from . import add_int8_options, add_run_options, check_int8_args, formatter, int8_predictor
 
 DESCRIPTION = """\
 Classify images with a trained run: one line per image with the predicted class
@@ -11,7 +11,13 @@ one and do not stop the others. Exit status: 0 when every image was
 classified, 1 when any failed, 2 for a usage error (e.g. RUN_DIR is not a run).
 
 --json prints a list of {"path", "label", "probability", "top_k", "error"};
---csv prints path,label,probability[,label_2,probability_2,...],error."""
+--csv prints path,label,probability[,label_2,probability_2,...],error.
+
+--int8 predicts with the run quantised to INT8 by MXNet's oneDNN backend (CPU
+only), calibrated on the run's training images (or --calib-data) with its test
+preprocessing; the first call calibrates and caches the result in RUN_DIR/int8/,
+later calls load it. --latency then times the model one image at a time (as a
+service calls it) and prints the median and 95th percentile on stderr."""
 
 EPILOG = """\
 examples:
@@ -19,12 +25,17 @@ examples:
   gluon-finetune predict runs/hotdog photos/ --top-k 2
   gluon-finetune predict runs/hotdog photos/ --json > predictions.json
   gluon-finetune predict runs/hotdog photos/ --csv --checkpoint last > predictions.csv
+  gluon-finetune predict runs/hotdog photos/ --int8 --latency
 
 from Python:
   from gluon_finetune.predict import load_run
   model = load_run("runs/hotdog")
   model.predict("lunch.jpg").label          # or a list of paths / HWC uint8 arrays
 """
+
+
+#: Timed calls of --latency without a number.
+LATENCY_CALLS = 50
 
 
 def register(sub):
@@ -39,6 +50,10 @@ def register(sub):
     out.add_argument("--json", action="store_true", help="print JSON")
     out.add_argument("--csv", action="store_true", help="print CSV")
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="(default: 32)")
+    add_int8_options(p)
+    p.add_argument("--latency", nargs="?", type=int, const=LATENCY_CALLS, metavar="CALLS",
+                   help="also time CALLS calls on one image at a time and print the median and "
+                        "p95 milliseconds (default: %d calls)" % LATENCY_CALLS)
     p.set_defaults(func=run)
 
 
@@ -54,12 +69,17 @@ def run(args):
         raise UserError("--top-k must be at least 1")
     if args.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
+    if args.latency is not None and args.latency < 1:
+        raise UserError("--latency must time at least 1 call")
+    check_int8_args(args)
     model = load_run(args.run, checkpoint=args.checkpoint, ctx=args.ctx, amp=args.amp,
                      weights=args.weights)
     if model.checkpoint["weights"] == "ema":
         # stderr: stdout stays the predictions (CSV, JSON)
         print("using the EMA weights of %s (--weights raw for the raw ones)" % model.path,
               file=sys.stderr)
+    if args.int8:
+        model = int8_predictor(model, args).predictor
     preds = model.predict_files(args.images, top_k=args.top_k, batch_size=args.batch_size)
     k = min(args.top_k, len(model.classes))
     if args.json:
@@ -81,6 +101,14 @@ def run(args):
     else:
         print(_table(preds, k))
     failed = [p for p in preds if not p.ok]
+    if args.latency is not None and len(failed) < len(preds):
+        from ..predict import measure_latency
+
+        t = measure_latency(model, [p.source for p in preds if p.ok], calls=args.latency)
+        print("latency, one image at a time (%s, %d calls; preprocessing + network + softmax): "
+              "median %.1f ms, p95 %.1f ms" % ("INT8" if args.int8 else "bfloat16/float16"
+                                              if args.amp else "float32", t["calls"],
+                                              t["median_ms"], t["p95_ms"]), file=sys.stderr)
     for p in failed:
         print("failed: %s" % p.error, file=sys.stderr)
     if failed:
