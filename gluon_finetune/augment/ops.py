@@ -1,0 +1,317 @@
+"""The image operations of the automatic policies, as plain functions on HWC uint8 arrays.
+
+Each function takes an ``(H, W, C)`` ``uint8`` NumPy array (C = 3, or 1 for
+grey) and a magnitude, and returns a new ``uint8`` array of the same shape; the
+input is never modified. The definitions are PIL's (``ImageOps`` and
+``ImageEnhance``), which torchvision's ``AutoAugment``, ``RandAugment`` and
+``TrivialAugmentWide`` call on PIL images, so magnitudes mean what they mean
+there:
+
+=================  ==========================================================
+operation          definition (magnitude ``m``)
+=================  ==========================================================
+``rotate``         counter-clockwise by ``m`` degrees about the centre, same size
+``shear_x``        output (x, y) takes input (x + m*y, y), about the top-left
+``shear_y``        output (x, y) takes input (x, y + m*x)
+``translate_x``    shift right by ``int(m)`` pixels (left when negative)
+``translate_y``    shift down by ``int(m)`` pixels
+``brightness``     ``ImageEnhance.Brightness(1 + m)``: blend with black
+``color``          ``ImageEnhance.Color(1 + m)``: blend with the grey image
+``contrast``       ``ImageEnhance.Contrast(1 + m)``: blend with the mean grey
+``sharpness``      ``ImageEnhance.Sharpness(1 + m)``: blend with PIL's SMOOTH
+``posterize``      keep the top ``int(m)`` bits of each value
+``solarize``       invert every value ``>= m``
+``autocontrast``   stretch each channel to 0-255 (``ImageOps.autocontrast``)
+``equalize``       flatten each channel's histogram (``ImageOps.equalize``)
+``invert``         ``255 - x``
+``identity``       a copy
+=================  ==========================================================
+
+The geometric operations sample with nearest neighbour by default (torchvision's
+default for the policies) and fill what comes from outside the image with
+``fill``. The work is done by OpenCV (look-up tables, ``warpAffine``,
+``addWeighted``, ``filter2D``) because a policy runs once per training image.
+
+How close to PIL (measured in ``tests/test_augment_policies.py``): posterize,
+solarize, invert, identity, translate, brightness, contrast, autocontrast and
+equalize give PIL's pixels exactly; colour and sharpness differ by at most one
+grey level (OpenCV rounds the blend where PIL truncates, and OpenCV's grey
+conversion rounds in 14 bits where PIL's rounds in 16); rotate and shear put a
+few pixels on the edges of nearest-neighbour steps one pixel off.
+"""
+import math
+
+import numpy as np
+
+from ..errors import UserError
+
+
+def _cv2():
+    import cv2
+
+    return cv2
+
+
+def _contig(arr):
+    # Views from the fast path's flips have negative strides, which OpenCV refuses.
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+
+
+def _check(arr):
+    if not isinstance(arr, np.ndarray) or arr.dtype != np.uint8 or arr.ndim != 3:
+        raise UserError("the policy operations work on HWC uint8 images (got %s %s); put them "
+                        "before to_tensor and normalize in the aug_list"
+                        % (getattr(arr, "dtype", type(arr).__name__), getattr(arr, "shape", "")))
+    return _contig(arr)
+
+
+def _lut(arr, table):
+    """Apply one 256-entry table (or one per channel, shape (C, 256)) to every value."""
+    table = np.asarray(table)
+    if table.ndim == 1:
+        return table.astype(np.uint8)[arr]
+    out = np.empty_like(arr)
+    for c in range(arr.shape[2]):
+        out[:, :, c] = table[c].astype(np.uint8)[arr[:, :, c]]
+    return out
+
+
+def _fill_value(fill, channels):
+    values = [float(fill)] * channels if np.isscalar(fill) else [float(v) for v in fill]
+    return tuple(values) + (0.0,) * (4 - len(values))
+
+
+def _warp(arr, matrix, fill, interp):
+    """``out(x, y) = arr(matrix @ (x, y, 1))``: the inverse map, as PIL's transforms take it."""
+    cv2 = _cv2()
+    h, w, c = arr.shape
+    out = cv2.warpAffine(arr, np.asarray(matrix, np.float64), (w, h),
+                         flags=int(interp) | cv2.WARP_INVERSE_MAP,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=_fill_value(fill, c))
+    return out.reshape(h, w, c)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def rotate(arr, degrees, fill=0, interp=0):
+    """Rotate counter-clockwise by ``degrees`` about the image centre, keeping the size.
+
+    The centre is PIL's (``(w/2, h/2)`` in continuous coordinates), so a
+    square image rotated by 90 degrees is exactly ``np.rot90``.
+    """
+    arr = _check(arr)
+    h, w = arr.shape[:2]
+    a = math.radians(float(degrees))
+    cos, sin = math.cos(a), math.sin(a)
+    cx, cy = (w - 1) * 0.5, (h - 1) * 0.5
+    # With y pointing down, turning the picture counter-clockwise sends q to
+    # c + [[cos, sin], [-sin, cos]] (q - c); the warp needs the inverse map.
+    matrix = [[cos, -sin, cx - cos * cx + sin * cy],
+              [sin, cos, cy - sin * cx - cos * cy]]
+    return _warp(arr, matrix, fill, interp)
+
+
+def shear_x(arr, factor, fill=0, interp=0):
+    """Shear horizontally: output ``(x, y)`` takes input ``(x + factor * y, y)`` (PIL's AFFINE)."""
+    arr = _check(arr)
+    m = float(factor)
+    # +0.5 terms: PIL evaluates the map at pixel centres.
+    return _warp(arr, [[1.0, m, 0.5 * m], [0.0, 1.0, 0.0]], fill, interp)
+
+
+def shear_y(arr, factor, fill=0, interp=0):
+    """Shear vertically: output ``(x, y)`` takes input ``(x, y + factor * x)``."""
+    arr = _check(arr)
+    m = float(factor)
+    return _warp(arr, [[1.0, 0.0, 0.0], [m, 1.0, 0.5 * m]], fill, interp)
+
+
+def _shift(arr, dx, dy, fill):
+    h, w, c = arr.shape
+    out = np.empty_like(arr)
+    out[...] = np.asarray(_fill_value(fill, c)[:c], np.float64).round().clip(0, 255).astype(np.uint8)
+    if abs(dx) >= w or abs(dy) >= h:
+        return out
+    src = arr[max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)]
+    out[max(0, dy):max(0, dy) + src.shape[0], max(0, dx):max(0, dx) + src.shape[1]] = src
+    return out
+
+
+def translate_x(arr, pixels, fill=0):
+    """Shift right by ``int(pixels)`` (torchvision truncates the magnitude); left when negative."""
+    return _shift(_check(arr), int(pixels), 0, fill)
+
+
+def translate_y(arr, pixels, fill=0):
+    """Shift down by ``int(pixels)``; up when negative."""
+    return _shift(_check(arr), 0, int(pixels), fill)
+
+
+# --------------------------------------------------------------------------- colour (ImageEnhance)
+
+
+def _grey(arr):
+    """PIL's ``convert("L")``: ITU-R 601-2 luma, as one channel (H, W)."""
+    if arr.shape[2] == 1:
+        return arr[:, :, 0]
+    return _cv2().cvtColor(arr, _cv2().COLOR_RGB2GRAY)
+
+
+def _blend(degenerate, arr, factor):
+    """PIL's ``Image.blend(degenerate, arr, factor)``: ``degenerate + factor * (arr - degenerate)``."""
+    out = _cv2().addWeighted(arr, float(factor), degenerate, 1.0 - float(factor), 0.0)
+    return out.reshape(arr.shape)
+
+
+def brightness(arr, factor):
+    """``ImageEnhance.Brightness(factor)``: every value times ``factor``, truncated, clipped."""
+    arr = _check(arr)
+    table = np.clip(np.floor(np.arange(256) * float(factor)), 0, 255)
+    return _lut(arr, table)
+
+
+def color(arr, factor):
+    """``ImageEnhance.Color(factor)``: 0 gives the grey image, 1 the image, 2 twice its saturation."""
+    arr = _check(arr)
+    if arr.shape[2] == 1:
+        return arr.copy()
+    grey = _grey(arr)
+    return _blend(np.repeat(grey[:, :, None], arr.shape[2], axis=2), arr, factor)
+
+
+def contrast(arr, factor):
+    """``ImageEnhance.Contrast(factor)``: blend with the image's mean grey (rounded, as PIL does)."""
+    arr = _check(arr)
+    mean = int(float(_grey(arr).mean()) + 0.5)
+    f = float(factor)
+    # PIL's blend in float, truncated towards zero, then clipped.
+    table = np.clip(np.trunc(mean + f * (np.arange(256) - mean)), 0, 255)
+    return _lut(arr, table)
+
+
+_SMOOTH = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], np.float32) / 13.0
+
+
+def sharpness(arr, factor):
+    """``ImageEnhance.Sharpness(factor)``: blend with PIL's SMOOTH filter (border pixels kept)."""
+    arr = _check(arr)
+    h, w, c = arr.shape
+    if h < 3 or w < 3:
+        return arr.copy()
+    smooth = _cv2().filter2D(arr, -1, _SMOOTH).reshape(arr.shape)
+    # PIL's filter leaves the one-pixel border as it was.
+    smooth[0], smooth[-1], smooth[:, 0], smooth[:, -1] = arr[0], arr[-1], arr[:, 0], arr[:, -1]
+    return _blend(smooth, arr, factor)
+
+
+# --------------------------------------------------------------------------- values (ImageOps)
+
+
+def posterize(arr, bits):
+    """Keep the top ``int(bits)`` bits (0-8) of every value, zeroing the others."""
+    arr = _check(arr)
+    bits = int(bits)
+    if not 0 <= bits <= 8:
+        raise UserError("posterize keeps 0 to 8 bits, got %d" % bits)
+    return arr & np.uint8((0xFF << (8 - bits)) & 0xFF)
+
+
+def solarize(arr, threshold):
+    """Invert every value ``>= threshold`` (``ImageOps.solarize``); 256 leaves the image alone."""
+    arr = _check(arr)
+    values = np.arange(256)
+    return _lut(arr, np.where(values >= float(threshold), 255 - values, values))
+
+
+def invert(arr):
+    """``255 - x`` for every value."""
+    return 255 - _check(arr)
+
+
+def autocontrast(arr):
+    """``ImageOps.autocontrast``: map each channel's darkest value to 0 and brightest to 255.
+
+    A channel with one value only is left alone; values map through
+    ``int(x * 255 / (hi - lo) - lo * 255 / (hi - lo))``, as in PIL.
+    """
+    arr = _check(arr)
+    flat = arr.reshape(-1, arr.shape[2])
+    lo, hi = flat.min(axis=0), flat.max(axis=0)
+    values = np.arange(256, dtype=np.float64)
+    tables = []
+    for c in range(arr.shape[2]):
+        if hi[c] <= lo[c]:
+            tables.append(values)
+            continue
+        scale = 255.0 / (int(hi[c]) - int(lo[c]))
+        offset = -int(lo[c]) * scale
+        # int() truncates towards zero; values below 0 clip to 0 anyway.
+        tables.append(np.clip(np.trunc(values * scale + offset), 0, 255))
+    return _lut(arr, np.stack(tables))
+
+
+def equalize(arr):
+    """``ImageOps.equalize``: each channel's cumulative histogram becomes (about) a straight line."""
+    arr = _check(arr)
+    tables = []
+    for c in range(arr.shape[2]):
+        hist = np.bincount(arr[:, :, c].ravel(), minlength=256)
+        used = hist[hist > 0]
+        step = (int(used.sum()) - int(used[-1])) // 255 if len(used) > 1 else 0
+        if not step:
+            tables.append(np.arange(256))
+            continue
+        # PIL: lut[i] = (step // 2 + sum(hist[:i])) // step, clipped at 255.
+        before = np.concatenate([[0], np.cumsum(hist)[:-1]])
+        tables.append(np.minimum((step // 2 + before) // step, 255))
+    return _lut(arr, np.stack(tables))
+
+
+def identity(arr):
+    """A copy, so no operation ever hands back its input."""
+    return _check(arr).copy()
+
+
+#: operation name -> (function, True for the geometric ones that take ``fill``)
+OPERATIONS = {
+    "identity": (identity, False),
+    "shear_x": (shear_x, True),
+    "shear_y": (shear_y, True),
+    "translate_x": (translate_x, True),
+    "translate_y": (translate_y, True),
+    "rotate": (rotate, True),
+    "brightness": (brightness, False),
+    "color": (color, False),
+    "contrast": (contrast, False),
+    "sharpness": (sharpness, False),
+    "posterize": (posterize, False),
+    "solarize": (solarize, False),
+    "autocontrast": (autocontrast, False),
+    "equalize": (equalize, False),
+    "invert": (invert, False),
+}
+
+
+#: The operations that take a signed magnitude (the policies flip its sign at random).
+SIGNED = ("shear_x", "shear_y", "translate_x", "translate_y", "rotate",
+          "brightness", "color", "contrast", "sharpness")
+
+
+def apply_op(arr, name, magnitude, fill=0, interp=0):
+    """Run operation ``name`` at a policy magnitude, as torchvision's ``_apply_op`` does.
+
+    The magnitude is the policy's: the four ``ImageEnhance`` operations use a
+    factor of ``1 + magnitude``, posterize ``int(magnitude)`` bits, solarize the
+    magnitude as threshold, translate ``int(magnitude)`` pixels, the rest take
+    it as it is (and the operations without one ignore it).
+    """
+    if name in ("brightness", "color", "contrast", "sharpness"):
+        return OPERATIONS[name][0](arr, 1.0 + float(magnitude))
+    if name in ("translate_x", "translate_y"):
+        return OPERATIONS[name][0](arr, magnitude, fill=fill)
+    if name in ("rotate", "shear_x", "shear_y"):
+        return OPERATIONS[name][0](arr, magnitude, fill=fill, interp=interp)
+    if name in ("posterize", "solarize"):
+        return OPERATIONS[name][0](arr, magnitude)
+    return OPERATIONS[name][0](arr)
