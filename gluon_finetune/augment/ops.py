@@ -67,13 +67,16 @@ def _check(arr):
 
 def _lut(arr, table):
     """Apply one 256-entry table (or one per channel, shape (C, 256)) to every value."""
-    table = np.asarray(table)
-    if table.ndim == 1:
-        return table.astype(np.uint8)[arr]
-    out = np.empty_like(arr)
-    for c in range(arr.shape[2]):
-        out[:, :, c] = table[c].astype(np.uint8)[arr[:, :, c]]
-    return out
+    table = np.clip(np.asarray(table), 0, 255).astype(np.uint8)
+    if table.ndim == 2 and arr.shape[2] == 1:
+        table = table[0]
+    if table.ndim == 2:
+        table = np.ascontiguousarray(table.T).reshape(256, 1, arr.shape[2])
+    return _cv2().LUT(arr, table).reshape(arr.shape)
+
+
+def _channels(arr):
+    return [arr[:, :, 0]] if arr.shape[2] == 1 else _cv2().split(arr)
 
 
 def _fill_value(fill, channels):
@@ -128,14 +131,9 @@ def shear_y(arr, factor, fill=0, interp=0):
 
 
 def _shift(arr, dx, dy, fill):
-    h, w, c = arr.shape
-    out = np.empty_like(arr)
-    out[...] = np.asarray(_fill_value(fill, c)[:c], np.float64).round().clip(0, 255).astype(np.uint8)
-    if abs(dx) >= w or abs(dy) >= h:
-        return out
-    src = arr[max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)]
-    out[max(0, dy):max(0, dy) + src.shape[0], max(0, dx):max(0, dx) + src.shape[1]] = src
-    return out
+    # An integer shift: nearest-neighbour warping by whole pixels is exact, and
+    # OpenCV does it in one pass.
+    return _warp(arr, [[1.0, 0.0, -float(dx)], [0.0, 1.0, -float(dy)]], fill, 0)
 
 
 def translate_x(arr, pixels, fill=0):
@@ -156,18 +154,25 @@ def _grey(arr):
     if arr.shape[2] == 1:
         return arr[:, :, 0]
     # PIL's fixed point (16 bits, rounded), not OpenCV's 14-bit one: they differ by one
-    # grey level on some pixels, and colour blends that level into the image.
-    a = arr.astype(np.uint32)
-    grey = a[:, :, 0] * 19595 + a[:, :, 1] * 38470 + a[:, :, 2] * 7471 + 0x8000
-    return (grey >> 16).astype(np.uint8)
+    # grey level on some pixels, and colour blends that level into the image. In
+    # float32 every intermediate is an integer below 2**24, so exact.
+    weights = np.array([[19595.0, 38470.0, 7471.0]], np.float32)
+    grey = _cv2().transform(arr.astype(np.float32), weights)
+    return np.floor((grey.reshape(arr.shape[:2]) + 32768.0) * (1.0 / 65536.0)).astype(np.uint8)
 
 
 def _blend(degenerate, arr, factor):
     """PIL's ``Image.blend(degenerate, arr, factor)``: ``degenerate + factor * (arr - degenerate)``."""
     # In float32 and truncated towards zero, as PIL's C loop computes it.
     deg = degenerate.astype(np.float32)
-    out = deg + np.float32(factor) * (arr.astype(np.float32) - deg)
-    return np.clip(out, 0.0, 255.0).astype(np.uint8)
+    if deg.ndim == 2:
+        deg = deg[:, :, None]
+    out = arr.astype(np.float32)
+    out -= deg
+    out *= np.float32(factor)
+    out += deg
+    np.clip(out, 0.0, 255.0, out=out)
+    return out.astype(np.uint8)
 
 
 def brightness(arr, factor):
@@ -182,8 +187,7 @@ def color(arr, factor):
     arr = _check(arr)
     if arr.shape[2] == 1:
         return arr.copy()
-    grey = _grey(arr)
-    return _blend(np.repeat(grey[:, :, None], arr.shape[2], axis=2), arr, factor)
+    return _blend(_grey(arr), arr, factor)
 
 
 def contrast(arr, factor):
@@ -242,16 +246,17 @@ def autocontrast(arr):
     ``int(x * 255 / (hi - lo) - lo * 255 / (hi - lo))``, as in PIL.
     """
     arr = _check(arr)
-    flat = arr.reshape(-1, arr.shape[2])
-    lo, hi = flat.min(axis=0), flat.max(axis=0)
+    extremes = [_cv2().minMaxLoc(plane)[:2] for plane in _channels(arr)]
+    lo = [int(e[0]) for e in extremes]
+    hi = [int(e[1]) for e in extremes]
     values = np.arange(256, dtype=np.float64)
     tables = []
     for c in range(arr.shape[2]):
         if hi[c] <= lo[c]:
             tables.append(values)
             continue
-        scale = 255.0 / (int(hi[c]) - int(lo[c]))
-        offset = -int(lo[c]) * scale
+        scale = 255.0 / (hi[c] - lo[c])
+        offset = -lo[c] * scale
         # int() truncates towards zero; values below 0 clip to 0 anyway.
         tables.append(np.clip(np.trunc(values * scale + offset), 0, 255))
     return _lut(arr, np.stack(tables))
@@ -261,8 +266,8 @@ def equalize(arr):
     """``ImageOps.equalize``: each channel's cumulative histogram becomes (about) a straight line."""
     arr = _check(arr)
     tables = []
-    for c in range(arr.shape[2]):
-        hist = np.bincount(arr[:, :, c].ravel(), minlength=256)
+    for plane in _channels(arr):
+        hist = _cv2().calcHist([plane], [0], None, [256], [0, 256]).ravel().astype(np.int64)
         used = hist[hist > 0]
         step = (int(used.sum()) - int(used[-1])) // 255 if len(used) > 1 else 0
         if not step:
