@@ -226,7 +226,8 @@ def _erasing(word, args):
         if text in ("mean", "random"):
             value = text
         else:
-            value = [_int(word, v, "a grey level 0-255") for v in text.split("/")]
+            what = "VALUE is a grey level 0-255, R/G/B such as 124/116/104, 'mean' or 'random'"
+            value = [_int(word, v, what) for v in text.split("/")]
             value = value[0] if len(value) == 1 else tuple(value)
     return RandomErasingAug(p=p, value=value)
 
