@@ -412,3 +412,40 @@ def test_bad_words_name_the_word_and_the_fix(text, message):
 def test_words_with_settings_the_spec_cannot_hold_are_refused_by_to_spec():
     with pytest.raises(ValueError, match="no spec word"):
         spec.to_spec([A.TrivialAugmentAug(fill=128)])
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def test_augment_command_draws_every_new_word_and_its_help_lists_them(tmp_path, capsys):
+    from gluon_finetune.cli import main
+
+    grid = tmp_path / "grid.png"
+    assert main(["augment", "--augs", "trivial_augment", "--out", str(grid), "--rows", "1",
+                 "--cols", "2"]) == 0
+    with Image.open(grid) as png:
+        assert png.size[0] > 100
+    rows = [w for w in ROUND_TRIP if not w.startswith(("rand_augment:", "erasing:", "rotate:+"))]
+    every = tmp_path / "every.png"
+    argv = ["augment", "--out", str(every), "--cols", "1", "--scale", "0.6"]
+    for word in rows:
+        argv += ["--augs", word]
+    assert main(argv) == 0 and every.exists()
+    with pytest.raises(SystemExit):
+        main(["augment", "--help"])
+    text = capsys.readouterr().out
+    for word in ("trivial_augment", "rand_augment[:N[:M]]", "auto_augment", "erasing[:P[:VALUE]]",
+                 "rotate:DEG", "posterize:BITS", "solarize:T", "equalize", "invert", "identity",
+                 "enhance_sharpness"):
+        assert word in text
+
+
+def test_operation_samples_show_each_operation_at_three_magnitudes():
+    from gluon_finetune.augment.previews import operation_samples
+
+    cells = operation_samples(picture(40))
+    titles = [t for t, _ in cells]
+    assert len(cells) == 11 * 3 + 4
+    assert titles.count("rotate -135") == 1 and "rotate +135" in titles and "posterize 2" in titles
+    for name in ("identity", "autocontrast", "equalize", "invert"):
+        assert name in titles
