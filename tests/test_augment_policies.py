@@ -449,3 +449,34 @@ def test_operation_samples_show_each_operation_at_three_magnitudes():
     assert titles.count("rotate -135") == 1 and "rotate +135" in titles and "posterize 2" in titles
     for name in ("identity", "autocontrast", "equalize", "invert"):
         assert name in titles
+
+
+# --------------------------------------------------------------------------- in the project's loader and fit
+
+
+POLICY_TRAIN = "resized_crop:32,flip,trivial_augment,rand_augment,auto_augment,erasing:0.5:random,to_tensor,normalize"
+
+
+def test_the_projects_loader_gives_the_same_policy_epoch_with_0_and_2_workers(tiny_hotdog):
+    from gluon_finetune import data
+
+    def epoch(workers):
+        A.seed_everything(3)
+        loaders = data.make_loaders(tiny_hotdog, batch_size=8, size=32, num_workers=workers,
+                                    train_augs=spec.parse_spec(POLICY_TRAIN), check=False, quiet=True)
+        return [x.asnumpy() for x, _ in loaders.train]
+
+    zero, two = epoch(0), epoch(2)
+    assert len(zero) == 4
+    for a, b in zip(zero, two):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_tiny_training_run_with_policies_and_erasing(tiny_hotdog, tmp_path):
+    from gluon_finetune.config import TrainConfig
+    from gluon_finetune.train import fit
+
+    result = fit(TrainConfig(data=tiny_hotdog, out=str(tmp_path / "run"), mode="scratch", epochs=1,
+                             batch_size=16, image_size=32, seed=1, quiet=True, train_augs=POLICY_TRAIN),
+                 log=lambda _: None)
+    assert np.isfinite(result.history[0]["loss"])
