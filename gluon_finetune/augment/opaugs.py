@@ -20,7 +20,6 @@ import numpy as np
 from ..errors import UserError
 from . import ops
 from .augmenters import NumpyAugmenter, _check_unit
-from .policies import _check_fill, _check_interp
 
 
 class OpAug(NumpyAugmenter):
@@ -47,8 +46,8 @@ class OpAug(NumpyAugmenter):
         self.p = _check_unit("%s probability" % self.op, p)
         self.signed = self.op in ops.SIGNED
         self.random_sign = bool(random_sign) and self.signed
-        self.fill = _check_fill(fill)
-        self.interp = _check_interp(interp)
+        self.fill = ops.check_fill(fill)
+        self.interp = ops.check_interp(interp)
         kwargs = dict(p=self.p)
         if self.takes_magnitude:
             kwargs["magnitude"] = self.magnitude

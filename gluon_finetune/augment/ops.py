@@ -94,6 +94,26 @@ def _warp(arr, matrix, fill, interp):
     return out.reshape(h, w, c)
 
 
+def check_fill(fill):
+    """A geometric operation's fill: a grey level or an (R, G, B) triple, each 0-255."""
+    values = [fill] if np.isscalar(fill) else list(fill)
+    try:
+        ok = len(values) in (1, 3) and all(0 <= float(v) <= 255 for v in values)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise UserError("fill must be a grey level 0-255 or three of them (R, G, B), got %r" % (fill,))
+    return fill if np.isscalar(fill) else tuple(float(v) for v in values)
+
+
+def check_interp(interp):
+    """The geometric operations' interpolation: 0 nearest or 1 bilinear (OpenCV's codes)."""
+    if interp not in (0, 1):
+        raise UserError("interp must be 0 (nearest, torchvision's default for the policies) "
+                        "or 1 (bilinear), got %r" % (interp,))
+    return int(interp)
+
+
 # --------------------------------------------------------------------------- geometry
 
 

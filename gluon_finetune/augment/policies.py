@@ -126,30 +126,12 @@ IMAGENET_POLICY = (
 )
 
 
-def _check_fill(fill):
-    values = [fill] if np.isscalar(fill) else list(fill)
-    try:
-        ok = len(values) in (1, 3) and all(0 <= float(v) <= 255 for v in values)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise UserError("fill must be a grey level 0-255 or three of them (R, G, B), got %r" % (fill,))
-    return fill if np.isscalar(fill) else tuple(float(v) for v in values)
-
-
-def _check_interp(interp):
-    if interp not in (0, 1):
-        raise UserError("interp must be 0 (nearest, torchvision's default for the policies) "
-                        "or 1 (bilinear), got %r" % (interp,))
-    return int(interp)
-
-
 class _PolicyBase(NumpyAugmenter):
     """What the policies share: the fill value and interpolation of the geometric operations."""
 
     def __init__(self, fill=0, interp=0, **kwargs):
-        self.fill = _check_fill(fill)
-        self.interp = _check_interp(interp)
+        self.fill = ops.check_fill(fill)
+        self.interp = ops.check_interp(interp)
         super().__init__(fill=self.fill if np.isscalar(self.fill) else list(self.fill),
                          interp=self.interp, **kwargs)
         self.last_ops = []  # what the last call applied: [(op, magnitude), ...], for tests and previews
