@@ -19,7 +19,7 @@ job has its own module:
 - :mod:`~gluon_finetune.augment.transforms`  dataset transforms (:class:`AugTransform`)
 - :mod:`~gluon_finetune.augment.spec`        the one-line text spec and the
   preprocessing description of a test list
-- :mod:`~gluon_finetune.augment.previews`    the book's preview grids
+- :mod:`~gluon_finetune.augment.previews`    the book's preview grids, the policies' figures
 
 The numbers they share (ImageNet mean and std, the random-resized crop's
 defaults) live in :mod:`gluon_finetune.constants`.
