@@ -1,5 +1,7 @@
 """The automatic policies, their operations and random erasing (gluon_finetune.augment.policies & co)."""
+import json
 import multiprocessing
+import os
 import random
 
 import mxnet as mx
@@ -185,6 +187,35 @@ def test_magnitude_tables_are_torchvisions():
     assert std["posterize"][0][-1] == 4 and std["invert"] == (None, False)
     assert std["rotate"][0][9] == pytest.approx(9.0)  # RandAugment's default bin 9 of 31
     assert [b[0] is None or len(b[0]) == 31 for b in wide.values()] == [True] * len(wide)
+
+
+TORCHVISION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+                           "torchvision-augmentation-space.json")
+TV_NAMES = {"Identity": "identity", "ShearX": "shear_x", "ShearY": "shear_y", "TranslateX": "translate_x",
+            "TranslateY": "translate_y", "Rotate": "rotate", "Brightness": "brightness", "Color": "color",
+            "Contrast": "contrast", "Sharpness": "sharpness", "Posterize": "posterize",
+            "Solarize": "solarize", "AutoContrast": "autocontrast", "Equalize": "equalize", "Invert": "invert"}
+
+
+def test_op_lists_tables_and_imagenet_policy_are_torchvisions_to_the_bit():
+    with open(TORCHVISION) as f:
+        tv = json.load(f)  # dumped from torchvision 0.29 (see "made_by"); torch is not installed here
+    ours = {"trivial_augment_wide": (policies.wide_space(31), policies.POLICY_OPS),
+            "rand_augment": (policies.standard_space(31, 200, 331), policies.POLICY_OPS),
+            "auto_augment": (policies.standard_space(10, 200, 331), None)}
+    for key, (space, op_list) in ours.items():
+        theirs = {TV_NAMES[k]: v for k, v in tv[key].items()}
+        if op_list is not None:
+            assert list(theirs) == list(op_list), key  # the same ops, in the same order
+        for name, (values, signed) in theirs.items():
+            bins, our_signed = space[name]
+            assert our_signed == signed, (key, name)
+            if values is None or bins is None:
+                assert bins is None and values in (None, 0.0), (key, name)
+            else:
+                np.testing.assert_array_equal(bins, np.asarray(values, np.float64), err_msg=name)
+    published = [tuple((TV_NAMES[n], p, m) for n, p, m in sub) for sub in tv["imagenet_policy"]]
+    assert published == list(policies.IMAGENET_POLICY)
 
 
 def _applied(aug, img, n):

@@ -57,8 +57,21 @@ POLICY_OPS = ("identity", "shear_x", "shear_y", "translate_x", "translate_y", "r
 
 
 def _linspace(hi, num_bins, lo=0.0):
-    # float32 like torch.linspace, so each bin is torchvision's number.
-    return np.linspace(lo, hi, num_bins, dtype=np.float32).astype(np.float64)
+    """``torch.linspace(lo, hi, num_bins)`` to the bit, so each bin is torchvision's number.
+
+    ATen computes in float32 from both ends (``lo + i * step`` for the first
+    half, ``hi - (n - 1 - i) * step`` for the rest); ``np.linspace`` differs in
+    the last bit, which matters where a magnitude is truncated (translate's
+    ``int(16.0)`` against ``int(15.999998)``).
+    """
+    lo32, hi32 = np.float32(lo), np.float32(hi)
+    step = np.float64((hi32 - lo32) / np.float32(num_bins - 1))
+    i = np.arange(num_bins)
+    # One rounding to float32 per value (ATen's vectorised loop fuses the multiply
+    # and add); the float64 products and sums here are exact.
+    first = np.float64(lo32) + step * i
+    last = np.float64(hi32) - step * (num_bins - 1 - i)
+    return np.where(i < num_bins // 2, first, last).astype(np.float32).astype(np.float64)
 
 
 def _posterize_bins(num_bins, drop):
