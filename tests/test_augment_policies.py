@@ -1,5 +1,6 @@
 """The automatic policies, their operations and random erasing (gluon_finetune.augment.policies & co)."""
 import json
+import math
 import multiprocessing
 import os
 import random
@@ -120,7 +121,7 @@ def test_brightness_contrast_colour_factors_at_their_ends():
 def _pil_reference():
     """Our operation and PIL's, at magnitudes across the policies' ranges."""
     cases = []
-    for f in (0.01, 0.5, 1.0, 1.5, 1.99):
+    for f in (0.01, 0.1, 0.3, 0.7, 1.0, 1.3, 1.5, 1.9, 1.99):
         cases += [("brightness", lambda a, f=f: ops.brightness(a, f),
                    lambda p, f=f: ImageEnhance.Brightness(p).enhance(f)),
                   ("color", lambda a, f=f: ops.color(a, f), lambda p, f=f: ImageEnhance.Color(p).enhance(f)),
@@ -151,11 +152,28 @@ def test_operations_give_pils_pixels():
         np.testing.assert_array_equal(ours(img), np.asarray(theirs(pil)), err_msg=name)
 
 
-@pytest.mark.parametrize("angle", [30, -135, 13.7])
-def test_rotation_by_other_angles_is_pils_but_for_pixels_on_nearest_neighbour_edges(angle):
+@pytest.mark.parametrize("angle", [30, -135, 13.7, 90])
+def test_rotation_is_pils_to_the_pixel_on_a_non_square_image(angle):
+    img = np.ascontiguousarray(picture(96)[:, :80])
+    ref = np.asarray(Image.fromarray(img).rotate(angle, Image.NEAREST, fillcolor=(9, 8, 7)))
+    np.testing.assert_array_equal(ops.rotate(img, angle, fill=(9, 8, 7)), ref)
+
+
+def test_shear_on_exact_half_pixels_takes_pils_side():
+    # shear 0.2 lands on x + 0.5 for whole rows: PIL's fixed point decides which pixel.
+    img = np.ascontiguousarray(picture(96)[:, :80])
+    pil = Image.fromarray(img)
+    for m in (0.2, -0.2, 0.04, 0.12, 0.28):
+        shear = math.tan(math.radians(math.degrees(math.atan(m))))  # what torchvision hands PIL
+        ref = pil.transform(pil.size, Image.AFFINE, (1, shear, 0, 0, 1, 0), Image.NEAREST)
+        np.testing.assert_array_equal(ops.shear_x(img, m), np.asarray(ref), err_msg=str(m))
+
+
+def test_bilinear_geometry_is_close_to_pils():
     img = picture(96)
-    ref = np.asarray(Image.fromarray(img).rotate(angle, Image.NEAREST))
-    assert (ops.rotate(img, angle) != ref).any(axis=2).mean() < 0.01
+    ref = np.asarray(Image.fromarray(img).rotate(30, Image.BILINEAR)).astype(int)
+    diff = np.abs(ops.rotate(img, 30, interp=1).astype(int) - ref)
+    assert np.median(diff) <= 1 and (diff > 8).mean() < 0.05
 
 
 def test_operations_keep_shape_dtype_and_leave_the_input_alone():
