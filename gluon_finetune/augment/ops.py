@@ -104,15 +104,22 @@ def _affine(arr, coeffs, fill, interp):
         def fix(v):
             return np.int64(math.floor(v * 65536.0 + 0.5))
 
-        xs = np.arange(w, dtype=np.int64)
-        ys = np.arange(h, dtype=np.int64)[:, None]
+        x0, y0 = fix(c + b * 0.5 + a * 0.5), fix(f + e * 0.5 + d * 0.5)
+        steps = (fix(a), fix(b), fix(d), fix(e))
+        # int32 when no sum can overflow it (any picture of a few thousand pixels).
+        reach = max(abs(x0), abs(y0)) + (h + w) * max(abs(v) for v in steps)
+        dtype = np.int32 if reach < 2 ** 31 else np.int64
+        xs = np.arange(w, dtype=dtype)
+        ys = np.arange(h, dtype=dtype)[:, None]
         # Integer sums are exact, so adding all at once equals PIL's running sums.
-        ix = (fix(c + b * 0.5 + a * 0.5) + ys * fix(b) + xs * fix(a)) >> 16
-        iy = (fix(f + e * 0.5 + d * 0.5) + ys * fix(e) + xs * fix(d)) >> 16
-        # OpenCV copies the pixels (integer maps: no interpolation, outside -> fill).
         maps = np.empty((h, w, 2), np.int16)
-        maps[:, :, 0] = np.clip(ix, -1, w)
-        maps[:, :, 1] = np.clip(iy, -1, h)
+        for k, (start, along_x, along_y, size) in enumerate(((x0, steps[0], steps[1], w),
+                                                             (y0, steps[2], steps[3], h))):
+            coord = (ys * dtype(along_y) + dtype(start)) + xs * dtype(along_x)
+            coord >>= 16
+            # OpenCV copies the pixels (integer maps: no interpolation, outside -> fill).
+            np.clip(coord, -1, size, out=coord)
+            maps[:, :, k] = coord
         out = _cv2().remap(arr, maps, None, _cv2().INTER_NEAREST, borderMode=_cv2().BORDER_CONSTANT,
                            borderValue=_fill_value(fill, ch))
         return out.reshape(h, w, ch)
@@ -228,14 +235,16 @@ def _grey(arr):
 
 def _blend(degenerate, arr, factor):
     """PIL's ``Image.blend(degenerate, arr, factor)``: ``degenerate + factor * (arr - degenerate)``."""
-    # In float32 and truncated towards zero, as PIL's C loop computes it.
-    deg = degenerate.astype(np.float32)
-    if deg.ndim == 2:
-        deg = deg[:, :, None]
+    # In float32 and truncated towards zero, as PIL's C loop computes it: one
+    # IEEE operation per step (subtract, multiply, add), each rounded once.
+    cv2 = _cv2()
+    if degenerate.ndim == 2:
+        degenerate = cv2.merge([degenerate] * arr.shape[2]) if arr.shape[2] > 1 else degenerate[:, :, None]
+    deg = degenerate.reshape(arr.shape).astype(np.float32)
     out = arr.astype(np.float32)
-    out -= deg
-    out *= np.float32(factor)
-    out += deg
+    cv2.subtract(out, deg, out)
+    np.multiply(out, np.float32(factor), out=out)
+    cv2.add(out, deg, out)
     np.clip(out, 0.0, 255.0, out=out)
     return out.astype(np.uint8)
 
