@@ -15,7 +15,7 @@ single timings on a shared machine swing 2-3x.
     python scripts/bench.py --quick                                # smoke run, ~1 min
     python scripts/bench.py --json > bench.jsonl                   # one JSON record per line
 
-Sections: decode, pipeline, step, infer, head, amp, int8, epoch, book_epoch (and sgemm,
+Sections: decode, pipeline, policy_pipeline, step, infer, head, amp, int8, epoch, book_epoch (and sgemm,
 always). ``int8`` is deployment speed: inference at batch 64 and 224 px and the latency of
 one picture (batch 1; median and p95 ms of the network call) for float32, float32 fused by
 oneDNN (``predict.fuse_network``), bfloat16 ``--amp`` (in a child process) and INT8
@@ -65,7 +65,8 @@ from gluon_finetune.config import TrainConfig
 from gluon_finetune.data import synthetic
 from gluon_finetune.errors import UserError
 
-SECTIONS = ("decode", "pipeline", "step", "infer", "head", "amp", "int8", "epoch", "book_epoch")
+SECTIONS = ("decode", "pipeline", "policy_pipeline", "step", "infer", "head", "amp", "int8", "epoch",
+            "book_epoch")
 AMP_TAG = ", bf16 --amp"
 FUSED_TAG = ", fused"
 INT8_TAG = ", INT8"
@@ -277,6 +278,30 @@ def bench_pipeline(res, args, root, n_images):
             res.add("train_pipeline", "plain mxnet.image, %d w" % workers, len(ds), secs,
                     num_workers=workers, plain=True)
             del loader
+
+
+#: The automatic policies measured, as spec words, with the peer's name for each.
+POLICIES = (("trivial_augment", "trivial_augment_wide"), ("rand_augment:2:9", "rand_augment_2_9"),
+            ("auto_augment", "auto_augment_imagenet"))
+
+
+def bench_policy_pipeline(res, args, root):
+    """The training input pipeline with each automatic policy, as the peer's ``policy_pipeline``.
+
+    Random-resized crop 224, flip, the policy, to-tensor, normalise, batches of
+    32 from the training folder, 0 and 2 workers (the project's loader: the
+    list on the uint8 fast path, to-tensor and normalise per batch).
+    """
+    reps = args.reps_io
+    for words, peer_name in POLICIES:
+        augs = augment.parse_spec("resized_crop:224,flip,%s,to_tensor,normalize" % words)
+        for workers in (0, 2):
+            loaders = data.make_loaders(root, batch_size=32, size=224, num_workers=workers,
+                                        train_augs=augs, check=False, quiet=True)
+            secs = timed(lambda loaders=loaders: [x.wait_to_read() for x, _ in loaders.train], reps)
+            res.add("policy_pipeline", "%s, %s" % (words, _workers(workers)), len(loaders.train_set),
+                    secs, num_workers=workers, policy=peer_name)
+            del loaders
 
 
 def _workers(n):
@@ -584,6 +609,11 @@ def table(res, peer, sgemm, peer_sgemm):
             if p:
                 notes.append("peer: persistent workers")
         row("train_pipeline", _workers(w), p, "; ".join(notes))
+    for words, peer_name in POLICIES:
+        for w in (0, 2):
+            p = peer.find("policy_pipeline", policy=peer_name, num_workers=w)
+            row("policy_pipeline", "%s, %s" % (words, _workers(w)), p,
+                "peer: torchvision, persistent workers" if p and w == 2 else "")
     row("train_pipeline", "plain mxnet.image, 0 w", peer.find("train_pipeline", num_workers=0))
     row("train_pipeline", "plain mxnet.image, 2 w",
         peer.find("train_pipeline", num_workers=2, persistent=True))
@@ -745,6 +775,7 @@ def main(argv=None):
     sections = [
         ("decode", lambda: bench_decode(res, args, files), "decode_only"),
         ("pipeline", lambda: bench_pipeline(res, args, root, len(files)), "train_pipeline"),
+        ("policy_pipeline", lambda: bench_policy_pipeline(res, args, root), "policy_pipeline"),
         ("step", lambda: bench_step(res, args), "train_step"),
         ("infer", lambda: bench_infer(res, args), "infer"),
         ("head", lambda: bench_head(res, args, root), "linear_probe"),

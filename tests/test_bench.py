@@ -70,3 +70,15 @@ def test_book_epoch_grid_runs_each_pair_on_its_thread_count(tiny_hotdog):
     for r in epochs:  # --quick: 1 warm-up epoch + 1 timed, evaluation excluded
         assert r["n_per_rep"] == 32 and len(r["reps_s"]) == 1 and r["images_per_s"] > 0
     assert "book_epoch      1 thread, 0 workers" in proc.stderr
+
+
+def test_replay_of_the_published_policy_pipeline_rounds():
+    # The README's policy table comes from these records; the replay must still read them.
+    for name in ("policies-pipeline.jsonl", "policies-pipeline-2.jsonl", "policies-pipeline-3.jsonl",
+                 "policies-pipeline-2rounds.jsonl"):
+        proc = run_bench("--replay", os.path.join(ROOT, "docs", "bench", name))
+        assert proc.returncode == 0, proc.stderr
+        for words in ("trivial_augment", "rand_augment:2:9", "auto_augment"):
+            line = [ln for ln in proc.stdout.splitlines() if ln.startswith("policy_pipeline")
+                    and "%s, 2 workers" % words in ln]
+            assert line and float(line[0].split("workers")[1].split()[2].rstrip("x")) > 0, proc.stdout

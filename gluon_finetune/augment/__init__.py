@@ -8,13 +8,18 @@ job has its own module:
 
 - :mod:`~gluon_finetune.augment.augmenters`  the augmenters ``mxnet.image`` lacks,
   :func:`apply_aug_list` and :func:`apply_aug_list_batch`
+- :mod:`~gluon_finetune.augment.ops`         the policies' image operations (PIL's definitions)
+- :mod:`~gluon_finetune.augment.opaugs`      one augmenter per operation (:class:`RotateAug`, ...)
+- :mod:`~gluon_finetune.augment.policies`    :class:`TrivialAugmentAug`, :class:`RandAugmentAug`,
+  :class:`AutoAugmentAug`
+- :mod:`~gluon_finetune.augment.erasing`     :class:`RandomErasingAug`
 - :mod:`~gluon_finetune.augment.presets`     the book's lists and the Gluon write-up's
 - :mod:`~gluon_finetune.augment.crops`       test-time five and ten crops
 - :mod:`~gluon_finetune.augment.fastpath`    the uint8 NumPy/OpenCV twins of the lists
 - :mod:`~gluon_finetune.augment.transforms`  dataset transforms (:class:`AugTransform`)
 - :mod:`~gluon_finetune.augment.spec`        the one-line text spec and the
   preprocessing description of a test list
-- :mod:`~gluon_finetune.augment.previews`    the book's preview grids
+- :mod:`~gluon_finetune.augment.previews`    the book's preview grids, the policies' figures
 
 The numbers they share (ImageNet mean and std, the random-resized crop's
 defaults) live in :mod:`gluon_finetune.constants`.
@@ -33,6 +38,7 @@ from ..seeding import seed_everything
 from .augmenters import (
     MinSizeAug,
     NormalizeAug,
+    NumpyAugmenter,
     RandomColorAug,
     RandomResizedCropAug,
     ToTensorAug,
@@ -41,7 +47,28 @@ from .augmenters import (
     apply_aug_list_batch,
 )
 from .crops import five_crop, ten_crop
+from .erasing import RandomErasingAug
 from .fastpath import AugPlan, compile_aug_list, single_thread_opencv
+from .opaugs import (
+    OP_AUGMENTERS,
+    AutoContrastAug,
+    EnhanceBrightnessAug,
+    EnhanceColorAug,
+    EnhanceContrastAug,
+    EnhanceSharpnessAug,
+    EqualizeAug,
+    IdentityAug,
+    InvertAug,
+    OpAug,
+    PosterizeAug,
+    RotateAug,
+    ShearXAug,
+    ShearYAug,
+    SolarizeAug,
+    TranslateXAug,
+    TranslateYAug,
+)
+from .policies import AutoAugmentAug, RandAugmentAug, TrivialAugmentAug
 from .presets import resize_for_crop, simple_test_augs, simple_train_augs, test_augs, train_augs
 from .previews import apply, preview
 from .spec import BOOK_EXAMPLES, known_words, parse_spec, preprocessing_steps, to_spec
@@ -54,5 +81,9 @@ __all__ = [
     "ToTensorAug", "NormalizeAug", "five_crop", "ten_crop", "CropsTransform",
     "AugTransform", "AugPlan", "compile_aug_list", "single_thread_opencv", "apply", "preview",
     "show_images", "seed_everything", "BOOK_EXAMPLES", "known_words", "parse_spec", "to_spec",
-    "preprocessing_steps",
+    "preprocessing_steps", "NumpyAugmenter", "TrivialAugmentAug", "RandAugmentAug",
+    "AutoAugmentAug", "RandomErasingAug", "OpAug", "OP_AUGMENTERS", "RotateAug", "ShearXAug",
+    "ShearYAug", "TranslateXAug", "TranslateYAug", "EnhanceBrightnessAug", "EnhanceColorAug",
+    "EnhanceContrastAug", "EnhanceSharpnessAug", "PosterizeAug", "SolarizeAug", "AutoContrastAug",
+    "EqualizeAug", "InvertAug", "IdentityAug",
 ]

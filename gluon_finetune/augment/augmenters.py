@@ -236,6 +236,26 @@ class RandomColorAug(image.Augmenter):
         return x
 
 
+class NumpyAugmenter(image.Augmenter):
+    """An augmenter whose work is done on the HWC ``uint8`` NumPy array.
+
+    Subclasses define :meth:`run_numpy`; ``__call__`` takes an NDArray (or a
+    NumPy array) and returns an NDArray like every ``mxnet.image`` augmenter,
+    and the fast path (:func:`~gluon_finetune.augment.compile_aug_list`) calls
+    :meth:`run_numpy` directly, skipping the two copies. Both routes run the
+    same code on the same random draws, so they give the same pixels.
+    """
+
+    def run_numpy(self, arr):
+        """The augmentation on an HWC ``uint8`` NumPy array; returns a new array."""
+        raise NotImplementedError
+
+    def __call__(self, src):
+        arr = src.asnumpy() if isinstance(src, nd.NDArray) else np.asarray(src)
+        out = self.run_numpy(arr)
+        return nd.array(out, dtype=out.dtype)
+
+
 class ToTensorAug(image.Augmenter):
     """HWC image with values in [0, 255] -> CHW ``float32`` in [0, 1] (``mxnet.image`` has none)."""
 

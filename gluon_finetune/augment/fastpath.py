@@ -9,7 +9,11 @@ that runs on the HWC ``uint8`` NumPy array with OpenCV (the library and the
 interpolation codes MXNet's image operators call), draws the same numbers from
 Python's ``random`` in the same order, and so produces the same crop boxes,
 flips and pixels (bicubic resizes may differ by one grey level: MXNet bundles
-another OpenCV build). Any other augmenter runs as itself. A trailing to-tensor
+another OpenCV build). The automatic policies, their operations and random
+erasing (:class:`~gluon_finetune.augment.augmenters.NumpyAugmenter`) are
+written on NumPy/OpenCV in the first place: their fast path is the same code
+without the NDArray round trip, so it gives the reference path's pixels
+exactly (tested bit for bit). Any other augmenter runs as itself. A trailing to-tensor
 + normalise is left for the batch (:meth:`AugPlan.finish_batch`): ``uint8``
 until the last step, then one table look-up per byte.
 """
@@ -24,6 +28,7 @@ from ..imageio import _opencv
 from .augmenters import (
     MinSizeAug,
     NormalizeAug,
+    NumpyAugmenter,
     RandomResizedCropAug,
     ToTensorAug,
     VerticalFlipAug,
@@ -125,6 +130,12 @@ def _np_min_size(aug, arr):
     return _np_resize(arr, target[0], target[1], aug.interp)
 
 
+def _np_own(aug, arr):
+    # Augmenters written on NumPy (the policies, their operations, random erasing):
+    # the reference path is this same call behind an NDArray round trip.
+    return aug.run_numpy(arr)
+
+
 #: Augmenter class -> NumPy twin ``f(aug, hwc_array) -> hwc_array``. A subclass
 #: qualifies only while it keeps the class's own ``__call__`` (so one that
 #: overrides ``get_region`` still does, one that rewrites the call does not).
@@ -137,6 +148,7 @@ _NUMPY_TWINS = {
     image.RandomCropAug: _np_random_crop,
     image.CenterCropAug: _np_center_crop,
     MinSizeAug: _np_min_size,
+    NumpyAugmenter: _np_own,
 }
 
 

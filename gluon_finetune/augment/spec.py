@@ -28,7 +28,31 @@ word                               augmenter
 ``normalize[:M/M/M:S/S/S]``        :class:`NormalizeAug`, ImageNet statistics by default
 ``book_train[:S]``                 the book's training list (:func:`train_augs`)
 ``book_test[:S]``                  the book's test list (:func:`test_augs`)
+``trivial_augment``                :class:`TrivialAugmentAug` (TrivialAugment Wide)
+``rand_augment[:N[:M]]``           :class:`RandAugmentAug`, N = 2 ops at bin M = 9 of 31
+``auto_augment``                   :class:`AutoAugmentAug`, the ImageNet policy
+``erasing[:P[:VALUE]]``            :class:`RandomErasingAug`, P = 0.5, VALUE 0-255,
+                                   R/G/B, ``mean`` or ``random``
+``rotate:DEG[:P]``                 :class:`RotateAug`, counter-clockwise degrees
+``shear_x:M[:P]``, ``shear_y``     :class:`ShearXAug`, :class:`ShearYAug` (factor)
+``translate_x:PX[:P]``, ``_y``     :class:`TranslateXAug`, :class:`TranslateYAug`
+``enhance_brightness:M[:P]``,      PIL ``ImageEnhance`` at factor 1 + M
+``enhance_color``,                 (:class:`EnhanceBrightnessAug`, ...)
+``enhance_contrast``,
+``enhance_sharpness``
+``posterize:BITS[:P]``             :class:`PosterizeAug`: keep the top BITS bits
+``solarize:T[:P]``                 :class:`SolarizeAug`: invert values >= T
+``autocontrast[:P]``,              :class:`AutoContrastAug`, :class:`EqualizeAug`,
+``equalize[:P]``, ``invert[:P]``,  :class:`InvertAug`, :class:`IdentityAug`
+``identity``
 =================================  ============================================
+
+The single operations take the policies' magnitudes. A signed one (rotate,
+shear, translate, enhance) turns its magnitude's sign at random like the
+policies do, unless the magnitude is written with a sign: ``rotate:30`` turns
+by +30 or -30 degrees, ``rotate:+30`` always by +30. The enhance words are
+not ``brightness``/``contrast``/``color``, which keep their ColorJitter
+meaning (:class:`RandomColorAug`).
 
 :func:`parse_spec` builds the list; :func:`to_spec` writes a list back to text,
 so ``to_spec(parse_spec(s))`` describes the same augmentations.
@@ -45,6 +69,9 @@ from .augmenters import (
     ToTensorAug,
     VerticalFlipAug,
 )
+from .erasing import RandomErasingAug
+from .opaugs import OP_AUGMENTERS
+from .policies import AutoAugmentAug, RandAugmentAug, TrivialAugmentAug
 from .presets import test_augs, train_augs
 
 #: The augmentations the book's chapter shows, in its order, as spec strings.
@@ -178,6 +205,103 @@ def _with_prob(cls):
     return build
 
 
+def _int(word, text, what):
+    try:
+        return int(text)
+    except ValueError:
+        raise UserError("augmentation %r: %r is not a whole number (%s)" % (word, text, what)) from None
+
+
+def _rand_augment(word, args):
+    n = _int(word, args[0], "the number of operations") if args else 2
+    m = _int(word, args[1], "the magnitude bin, 0-30") if len(args) > 1 else 9
+    return RandAugmentAug(num_ops=n, magnitude=m)
+
+
+def _erasing(word, args):
+    p = _prob(word, args)
+    value = 0
+    if len(args) > 1:
+        text = args[1].lower()
+        if text in ("mean", "random"):
+            value = text
+        else:
+            what = "VALUE is a grey level 0-255, R/G/B such as 124/116/104, 'mean' or 'random'"
+            value = [_int(word, v, what) for v in text.split("/")]
+            value = value[0] if len(value) == 1 else tuple(value)
+    return RandomErasingAug(p=p, value=value)
+
+
+def _write_erasing(aug):
+    if aug.scale != (0.02, 0.33) or aug.ratio != (0.3, 3.3):
+        raise ValueError("erasing with scale %r or ratio %r other than (0.02, 0.33) and (0.3, 3.3) "
+                         "has no spec word" % (aug.scale, aug.ratio))
+    value = aug.value
+    if isinstance(value, tuple):
+        value = "/".join(str(v) for v in value)
+    if value == 0:
+        return "erasing" if aug.p == 0.5 else "erasing:%s" % _fmt(aug.p)
+    return "erasing:%s:%s" % (_fmt(aug.p), value)
+
+
+# The spec word of each single operation: the op's name, with "enhance_" before
+# the four that would otherwise clash with the ColorJitter words.
+_OP_WORDS = {op: ("enhance_" + op if op in ("brightness", "color", "contrast", "sharpness") else op)
+             for op in OP_AUGMENTERS}
+_OP_FORMS = {"rotate": "DEG[:P]", "translate_x": "PX[:P]", "translate_y": "PX[:P]",
+             "posterize": "BITS[:P]", "solarize": "T[:P]"}
+
+
+def _operation(op):
+    cls = OP_AUGMENTERS[op]
+
+    def build(word, args):
+        if not cls.takes_magnitude:
+            return cls(p=_prob(word, args[:1]) if args else 1.0)
+        text = args[0]
+        magnitude = _num(word, text, "a magnitude")
+        p = _num(word, args[1], "a probability") if len(args) > 1 else 1.0
+        if op in ("posterize", "solarize"):
+            return cls(magnitude, p=p)
+        # A magnitude written with its sign is that magnitude; without, either sign.
+        return cls(magnitude, p=p, random_sign=text[:1] not in "+-")
+    return build
+
+
+def _write_operation(aug):
+    if aug.interp != 0 or (aug.fill != 0 and _takes_fill(aug)):
+        raise ValueError("%s with fill %r or interp %r has no spec word (spec words use fill 0, "
+                         "nearest)" % (type(aug).__name__, aug.fill, aug.interp))
+    word = _OP_WORDS[aug.op]
+    text = word
+    if aug.takes_magnitude:
+        mag = aug.magnitude
+        text += ":" + ((_fmt(mag) if mag < 0 else "+" + _fmt(mag))
+                       if aug.signed and not aug.random_sign else _fmt(abs(mag) if aug.signed else mag))
+    if aug.p != 1.0:
+        text += ":" + _fmt(aug.p)
+    return text
+
+
+def _takes_fill(aug):
+    return aug.op in ("rotate", "shear_x", "shear_y", "translate_x", "translate_y")
+
+
+def _write_policy(word, extra=""):
+    def write(aug):
+        if aug.interp != 0 or aug.fill != 0 or getattr(aug, "num_magnitude_bins", 31) != 31:
+            raise ValueError("%s with fill %r, interp %r or other than 31 magnitude bins has no "
+                             "spec word" % (type(aug).__name__, aug.fill, aug.interp))
+        return word + extra(aug) if extra else word
+    return write
+
+
+def _write_rand_augment(aug):
+    if aug.magnitude != 9:
+        return ":%d:%d" % (aug.num_ops, aug.magnitude)
+    return "" if aug.num_ops == 2 else ":%d" % aug.num_ops
+
+
 # word -> (builder(word, args), (min args, max args), help text)
 _BUILDERS = {
     "resize": (lambda w, a: image.ResizeAug(_shorter_side(w, a[0]), interp=1), (1, 1), "S"),
@@ -198,7 +322,18 @@ _BUILDERS = {
     "normalize": (_normalize, (0, 2), "[:M/M/M:S/S/S]"),
     "book_train": (lambda w, a: train_augs(_size(w, a[0]) if a else 224), (0, 1), "[:S]"),
     "book_test": (lambda w, a: test_augs(_size(w, a[0]) if a else 224), (0, 1), "[:S]"),
+    "trivial_augment": (lambda w, a: TrivialAugmentAug(), (0, 0), ""),
+    "rand_augment": (_rand_augment, (0, 2), "[:N[:M]]"),
+    "auto_augment": (lambda w, a: AutoAugmentAug(), (0, 0), ""),
+    "erasing": (_erasing, (0, 2), "[:P[:VALUE]]"),
 }
+for _op, _word in _OP_WORDS.items():
+    if OP_AUGMENTERS[_op].takes_magnitude:
+        _BUILDERS[_word] = (_operation(_op), (1, 2), _OP_FORMS.get(_op, "M[:P]"))
+    elif _op == "identity":
+        _BUILDERS[_word] = (_operation(_op), (0, 0), "")
+    else:
+        _BUILDERS[_word] = (_operation(_op), (0, 1), "[:P]")
 
 # augmenter class -> writer(aug) -> spec word
 _WRITERS = {
@@ -214,7 +349,12 @@ _WRITERS = {
     RandomColorAug: _write_color,
     ToTensorAug: lambda a: "to_tensor",
     NormalizeAug: _write_normalize,
+    TrivialAugmentAug: _write_policy("trivial_augment"),
+    RandAugmentAug: _write_policy("rand_augment", _write_rand_augment),
+    AutoAugmentAug: _write_policy("auto_augment"),
+    RandomErasingAug: _write_erasing,
 }
+_WRITERS.update({cls: _write_operation for cls in OP_AUGMENTERS.values()})
 
 
 def known_words():

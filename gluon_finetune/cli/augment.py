@@ -12,7 +12,16 @@ An augmentation spec is a comma-separated list of words applied in order:
   crop:S  center_crop:S  min_size:S  flip[:P]  vflip[:P]  gray[:P]
   brightness:F  contrast:F  saturation:F  hue:F  color:F  color:B:C:S:H
   to_tensor  normalize  book_train[:S]  book_test[:S]
-Colour factors mean what they mean in torchvision's ColorJitter."""
+Colour factors mean what they mean in torchvision's ColorJitter.
+
+Automatic policies and random erasing (put them after the crop and flip):
+  trivial_augment  rand_augment[:N[:M]]  auto_augment  erasing[:P[:VALUE]]
+Their operations, one at a time, at the policies' magnitudes (signed ones
+flip sign at random unless written with one: rotate:+30), P = 1 by default:
+  rotate:DEG[:P]  shear_x:M[:P]  shear_y:M[:P]  translate_x:PX[:P]
+  translate_y:PX[:P]  enhance_brightness:M[:P]  enhance_color:M[:P]
+  enhance_contrast:M[:P]  enhance_sharpness:M[:P]  posterize:BITS[:P]
+  solarize:T[:P]  autocontrast[:P]  equalize[:P]  invert[:P]  identity"""
 
 EPILOG = """\
 examples:
@@ -20,6 +29,8 @@ examples:
   gluon-finetune augment cat.jpg --augs flip --out flip.png # one augmentation, 2 x 4 grid
   gluon-finetune augment --augs "resized_crop:200:0.1-1:0.5-2" --augs "color:0.5" --out two.png
   gluon-finetune augment --augs book_train --seed 1 --out train.png
+  gluon-finetune augment --augs trivial_augment --out grid.png
+  gluon-finetune augment --augs "resized_crop:224,flip,rand_augment:2:9,erasing" --out ra.png
 """
 
 
