@@ -287,14 +287,33 @@ def freeze_features(net):
     would still normalise with batch statistics and update its running ones.
     """
     features, _ = split_params(net)
+    head = getattr(net, head_name(net))
+    norms = [b for b in _walk(net) if b is not head and isinstance(b, gluon.nn.BatchNorm)]
+    if not hasattr(net, "_unfrozen"):  # what unfreeze_features() restores
+        net._unfrozen = ({k: p.grad_req for k, p in features.items()},
+                         [(b, b._kwargs.get("use_global_stats", False)) for b in norms])
     for param in features.values():
         param.grad_req = "null"
-    head = getattr(net, head_name(net))
-    for block in _walk(net):
-        if block is head:
-            continue
-        if isinstance(block, gluon.nn.BatchNorm):
-            block._kwargs["use_global_stats"] = True
+    for block in norms:
+        block._kwargs["use_global_stats"] = True
+
+
+def unfreeze_features(net):
+    """Undo :func:`freeze_features`: every layer trains again, as before it was frozen.
+
+    A hybridized ``net`` must be hybridized again afterwards (its cached graph
+    was built for the frozen layers).
+    """
+    saved = getattr(net, "_unfrozen", None)
+    if saved is None:
+        return
+    grad_reqs, norms = saved
+    features, _ = split_params(net)
+    for key, param in features.items():
+        param.grad_req = grad_reqs[key]
+    for block, flag in norms:
+        block._kwargs["use_global_stats"] = flag
+    del net._unfrozen
 
 
 def _walk(block):

@@ -35,7 +35,7 @@ import mxnet as mx
 from mxnet import autograd, gluon
 
 from . import data as data_mod
-from . import devices, model, threads
+from . import devices, model, schedules, stages, threads
 from .augment import spec as augspec
 from .config import TrainConfig
 from .distributed import Cluster
@@ -96,6 +96,7 @@ def fit(config, log=print):
         devices.init_amp(ctxs)
     data = load_data(config, cluster)
     net, source = build_net(config, data.classes, ctxs)
+    lr_stages = stages.set_stage_lr_mult(net, config.lr_stage_decay)
     if config.cache_features:
         feature_block(net)  # refuse an unsupported network before the run folder exists
     out = config.out or default_run_path(config.mode)
@@ -106,6 +107,8 @@ def fit(config, log=print):
         record = {"config": config.to_dict(), "classes": data.classes, "source": source,
                   "data": data.report.to_dict(), "workers": cluster.workers, "threads": omp,
                   "made_by": provenance()}
+        if lr_stages:
+            record["lr_stages"] = lr_stages  # each stage's lr_mult (the head: --head-lr-mult)
         run = RunDir.create(out, record)
     else:
         log = _silent
@@ -163,6 +166,7 @@ def resume(path, epochs=None, lr=None, log=print):
     last = run.checkpoints.load_meta("last")
     seed_everything(config.seed)
     net, _ = build_net(config, data.classes, ctxs)
+    stages.set_stage_lr_mult(net, config.lr_stage_decay)
     if last is None:
         log("no completed epoch in %s yet: starting it from the beginning" % path)
         start, history, states = 0, [], None
@@ -213,11 +217,24 @@ def describe_source(config, source):
 
 
 def make_trainer(net, config, steps_per_epoch, kvstore=None):
-    """SGD with the book's settings and the optional schedule and warm-up of ``config``."""
-    total = config.epochs * steps_per_epoch
+    """SGD with the book's settings and the optional schedule and warm-up of ``config``.
+
+    With ``freeze_epochs`` the head-only epochs train at the constant ``lr``, and
+    the schedule (and its warm-up) runs over the epochs that train every layer.
+    """
+    held = config.freeze_epochs * steps_per_epoch
+    total = config.epochs * steps_per_epoch - held
     warmup = int(round(config.warmup_epochs * steps_per_epoch))
     scheduler = None
-    if config.schedule == "cosine":
+    momentum = config.momentum
+    if config.schedule == "onecycle":
+        cycle = config.onecycle_momentum or [None, None]
+        scheduler = schedules.OneCycle(total, config.lr, pct_start=config.onecycle_pct,
+                                       div=config.onecycle_div, final_div=config.onecycle_final_div,
+                                       max_momentum=cycle[0], base_momentum=cycle[1])
+        # SGD keeps momentum buffers only if it starts with a momentum
+        momentum = cycle[0] if cycle[0] is not None else momentum
+    elif config.schedule == "cosine":
         scheduler = mx.lr_scheduler.CosineScheduler(max(total, warmup + 1), base_lr=config.lr,
                                                     final_lr=0.0, warmup_steps=warmup)
     elif config.schedule == "step":
@@ -227,11 +244,15 @@ def make_trainer(net, config, steps_per_epoch, kvstore=None):
     elif warmup:
         scheduler = mx.lr_scheduler.FactorScheduler(step=total + 1, factor=1.0, base_lr=config.lr,
                                                     warmup_steps=warmup)
-    params = {"learning_rate": config.lr, "wd": config.wd, "momentum": config.momentum}
+    if scheduler is not None and held:
+        scheduler = schedules.HeadFirst(held, config.lr, then=scheduler, momentum=momentum)
+    params = {"learning_rate": config.lr, "wd": config.wd, "momentum": momentum}
     if scheduler is not None:
         params["lr_scheduler"] = scheduler
     trainer = gluon.Trainer(net.collect_params(), "sgd", params,
                             kvstore=kvstore if kvstore is not None else config.kvstore)
+    if hasattr(scheduler, "bind"):
+        scheduler.bind(trainer._optimizer)
     # The optimizer reads lr_mult/wd_mult from its param_dict, which pickling drops
     # when a distributed kvstore ships the optimizer to its servers: the head's 10x
     # would silently become 1x there. The index-keyed tables survive the trip.
@@ -269,11 +290,14 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=config.label_smoothing == 0)
     # What one epoch trains and measures: the whole net on the loaders, or the
     # head alone on cached features (the same optimiser, sampler and metrics).
-    trained, train_batches, test_batches = net, data.train, data.test
-    if config.cache_features:
+    head_only = config.epochs if config.freeze_features else config.freeze_epochs
+    if config.freeze_epochs and start_epoch < head_only:
+        model.freeze_features(net)
+        if config.hybridize:
+            net.hybridize(static_alloc=True, static_shape=True)
+    cache = None
+    if config.cache_features and start_epoch < head_only:
         cache = cache_features(net, data, config, ctxs, log)
-        trained = getattr(net, model.head_name(net))
-        train_batches, test_batches = cache.train, cache.test
     best = max((h["test_acc"] for h in history), default=-1.0)
     epoch = start_epoch
     # Ctrl-C and `kill` save the weights; a signal lost in a finalizer is raised again
@@ -284,6 +308,13 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
                 # Seeding per epoch makes epoch e the same whether or not the run was resumed.
                 seed_everything(config.seed + epoch)
                 tic = time.time()
+                if epoch == config.freeze_epochs + 1 and config.freeze_epochs:
+                    _unfreeze(net, trainer, config, log)
+                if cache is not None and epoch <= head_only:
+                    trained = getattr(net, model.head_name(net))
+                    train_batches, test_batches = cache.train, cache.test
+                else:
+                    trained, train_batches, test_batches = net, data.train, data.test
                 loss, train_acc = train_epoch(trained, train_batches, trainer, loss_fn, ctxs, config,
                                               "epoch %d/%d" % (epoch, config.epochs), cluster.workers)
                 train_time = time.time() - tic
@@ -316,6 +347,20 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
     # The last step's exchange may still be queued; the other workers wait for it.
     cluster.finish()
     return RunResult(run.path if run else None, history, data.classes, config, net, cluster.rank)
+
+
+def _unfreeze(net, trainer, config, log):
+    """The first epoch after ``--freeze-epochs``: every layer trains from here on."""
+    model.unfreeze_features(net)
+    if config.hybridize:
+        net.hybridize(static_alloc=True, static_shape=True)  # rebuild the graph with the gradients
+    # The optimizer counts updates per parameter and schedules by the largest count:
+    # the features start counting where the head is, so they get this step's rate too.
+    opt = trainer._optimizer
+    for index in range(len(trainer._params)):
+        opt._index_update_count.setdefault(index, opt.num_update)
+    log("epoch %d: the features are unfrozen; every layer trains from here on (--freeze-epochs %d)"
+        % (config.freeze_epochs + 1, config.freeze_epochs))
 
 
 def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1):

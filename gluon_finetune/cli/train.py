@@ -26,6 +26,8 @@ examples:
   gluon-finetune train --data hotdog --weights source.params --image-size 64 --batch-size 32
   gluon-finetune train --data hotdog --scratch --out runs/scratch         # the book's baseline, lr 0.1
   gluon-finetune train --data hotdog --freeze-features --cache-features  # head only, seconds per epoch
+  gluon-finetune train --data hotdog --schedule onecycle --lr 0.02 --freeze-epochs 1 --cache-features \
+      --lr-stage-decay 0.5 --epochs 3                                    # fastai-style fine_tune
   gluon-finetune train --resume runs/hotdog --epochs 8                    # continue, train longer
 """
 
@@ -71,14 +73,39 @@ def add_training_options(p):
     g.add_argument("--wd", type=float, default=DEFAULTS.wd, help="weight decay (default: %(default)g)")
     g.add_argument("--momentum", type=float, default=DEFAULTS.momentum,
                    help="SGD momentum (default: %(default)g, as the book)")
-    g.add_argument("--schedule", choices=["constant", "step", "cosine"], default=DEFAULTS.schedule,
-                   help="learning-rate schedule (default: %(default)s)")
+    g.add_argument("--schedule", choices=["constant", "step", "cosine", "onecycle"], default=DEFAULTS.schedule,
+                   help="learning-rate schedule (default: %(default)s). onecycle (Smith and Topin "
+                        "2019, PyTorch's OneCycleLR): the rate rises from lr/25 to --lr over the "
+                        "first --onecycle-pct of the steps, then falls to lr/25/1e4, both along a "
+                        "cosine; momentum moves the other way, 0.95 -> 0.85 -> 0.95 (replaces "
+                        "--momentum). --lr is the peak: try the rate `gluon-finetune lr-find` suggests")
     g.add_argument("--step-epochs", metavar="E,E", default="",
                    help="with --schedule step: epochs after which the rate drops, e.g. 3,4")
     g.add_argument("--step-factor", type=float, default=DEFAULTS.step_factor,
                    help="drop factor of --schedule step (default: %(default)g)")
     g.add_argument("--warmup-epochs", type=float, default=DEFAULTS.warmup_epochs,
                    help="linear warm-up length (default: %(default)g)")
+    g.add_argument("--onecycle-pct", type=float, default=DEFAULTS.onecycle_pct, metavar="F",
+                   help="onecycle: fraction of the steps spent rising to the peak (default: %(default)g)")
+    g.add_argument("--onecycle-div", type=float, default=DEFAULTS.onecycle_div, metavar="D",
+                   help="onecycle: the first rate is lr/D (default: %(default)g)")
+    g.add_argument("--onecycle-final-div", type=float, default=DEFAULTS.onecycle_final_div, metavar="D",
+                   help="onecycle: the last rate is lr/div/D (default: %(default)g)")
+    g.add_argument("--onecycle-momentum", default=",".join("%g" % m for m in DEFAULTS.onecycle_momentum),
+                   metavar="MAX,MIN",
+                   help="onecycle: momentum at the ends and at the peak of the rate (default: "
+                        "%(default)s); 'off' keeps --momentum constant")
+    g.add_argument("--freeze-epochs", type=int, default=DEFAULTS.freeze_epochs, metavar="N",
+                   help="train the new output layer alone for the first N of --epochs (features "
+                        "frozen, BatchNorm on its running statistics), then every layer (fastai's "
+                        "fine_tune). The head-only epochs run at the constant --lr; the schedule "
+                        "runs over the rest. With --cache-features they train on features computed "
+                        "once, so they cost about one forward pass (default: %(default)s)")
+    g.add_argument("--lr-stage-decay", type=float, default=DEFAULTS.lr_stage_decay, metavar="F",
+                   help="discriminative rates: the last stage of `features` trains at F x lr, the "
+                        "one before at F^2 x lr, ..., the stem at the smallest; the head keeps "
+                        "--head-lr-mult. E.g. 0.5 on resnet18: stages 4..1 at 0.5, 0.25, 0.125, "
+                        "0.0625, the stem 0.031 (default: %(default)g = off)")
     g.add_argument("--label-smoothing", type=float, default=DEFAULTS.label_smoothing,
                    help="(default: %(default)g)")
     g = p.add_argument_group("run")
@@ -103,6 +130,11 @@ def config_from_args(args, mode="finetune"):
         steps = [int(s) for s in args.step_epochs.split(",") if s.strip()]
     except ValueError:
         raise UserError("--step-epochs must be a comma-separated list of epochs, e.g. 3,4") from None
+    moms = args.onecycle_momentum.strip().lower()
+    try:
+        moms = [] if moms in ("off", "none", "") else [float(m) for m in moms.split(",")]
+    except ValueError:
+        raise UserError("--onecycle-momentum must be MAX,MIN, e.g. 0.95,0.85, or 'off'") from None
     return TrainConfig(
         data=args.data, out=args.out, model=args.model, mode=mode, weights=args.weights,
         model_root=args.model_root, allow_download=not args.offline,
@@ -111,6 +143,9 @@ def config_from_args(args, mode="finetune"):
         lr=args.lr, head_lr_mult=args.head_lr_mult, wd=args.wd, momentum=args.momentum,
         schedule=args.schedule, step_epochs=steps, step_factor=args.step_factor,
         warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
+        onecycle_pct=args.onecycle_pct, onecycle_div=args.onecycle_div,
+        onecycle_final_div=args.onecycle_final_div, onecycle_momentum=moms,
+        freeze_epochs=args.freeze_epochs, lr_stage_decay=args.lr_stage_decay,
         image_size=args.image_size, train_augs=args.train_augs, test_augs=args.test_augs,
         num_workers=args.workers, ctx=args.ctx, kvstore=args.kvstore,
         hybridize=not args.no_hybridize, amp=args.amp, seed=args.seed, split=args.split,
