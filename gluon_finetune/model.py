@@ -23,6 +23,7 @@ model trained here records its preprocessing next to its weights.
 import os
 import shutil
 import uuid
+import weakref
 
 import mxnet as mx
 from mxnet import gluon, init
@@ -33,6 +34,9 @@ from .fsutil import atomic_path, read_json
 
 #: Attribute names of classification heads, in the order they are looked for.
 HEAD_NAMES = ("output", "fc")
+
+#: What unfreeze_features() restores, per frozen network.
+_UNFROZEN = weakref.WeakKeyDictionary()
 
 
 def model_root(root=None):
@@ -289,8 +293,8 @@ def freeze_features(net):
     features, _ = split_params(net)
     head = getattr(net, head_name(net))
     norms = [b for b in _walk(net) if b is not head and isinstance(b, gluon.nn.BatchNorm)]
-    if not hasattr(net, "_unfrozen"):  # what unfreeze_features() restores
-        net._unfrozen = ({k: p.grad_req for k, p in features.items()},
+    if net not in _UNFROZEN:
+        _UNFROZEN[net] = ({k: p.grad_req for k, p in features.items()},
                          [(b, b._kwargs.get("use_global_stats", False)) for b in norms])
     for param in features.values():
         param.grad_req = "null"
@@ -304,7 +308,7 @@ def unfreeze_features(net):
     A hybridized ``net`` must be hybridized again afterwards (its cached graph
     was built for the frozen layers).
     """
-    saved = getattr(net, "_unfrozen", None)
+    saved = _UNFROZEN.pop(net, None)
     if saved is None:
         return
     grad_reqs, norms = saved
@@ -313,7 +317,6 @@ def unfreeze_features(net):
         param.grad_req = grad_reqs[key]
     for block, flag in norms:
         block._kwargs["use_global_stats"] = flag
-    del net._unfrozen
 
 
 def _walk(block):
