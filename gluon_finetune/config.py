@@ -49,6 +49,7 @@ class TrainConfig:
     onecycle_momentum: List[float] = field(default_factory=lambda: [0.95, 0.85])  # [] = --momentum
     freeze_epochs: int = 0                 # head-only epochs before every layer trains
     lr_stage_decay: float = 1.0            # rate of stage k from the end: lr * F**k (1 = off)
+    recipe: str = "book"                   # the named option set the run started from (recipes.py)
     label_smoothing: float = 0.0
     image_size: int = 224
     train_augs: Optional[str] = None       # aug spec; None = the book's list at image_size

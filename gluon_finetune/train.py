@@ -35,7 +35,7 @@ import mxnet as mx
 from mxnet import autograd, gluon
 
 from . import data as data_mod
-from . import devices, model, schedules, stages, threads
+from . import devices, model, recipes, schedules, stages, threads
 from .augment import spec as augspec
 from .config import TrainConfig
 from .distributed import Cluster
@@ -115,6 +115,8 @@ def fit(config, log=print):
     log("training %s (%s) on %s: %d training and %d test images, classes %s"
         % (config.model, describe_source(config, source), describe_devices(ctxs, cluster, config.amp, omp),
            len(data.train_set), len(data.test_set), ", ".join(data.classes)))
+    if config.recipe != "book":
+        log("recipe %s: %s" % (config.recipe, recipes.describe(config.recipe, config)))
     if not config.amp and {c.device_type for c in ctxs} == {"cpu"} and devices.cpu_has_bf16():
         log("tip: this CPU computes bfloat16 natively: --amp trains faster on large images, "
             "with float32 weights (README: Fine-tuning, mixed precision)")
