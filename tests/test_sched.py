@@ -151,3 +151,28 @@ def test_bad_combinations_are_refused_naming_the_option():
                           (dict(onecycle_momentum=[0.95]), "--onecycle-momentum")]:
         with pytest.raises(UserError, match=fragment):
             TrainConfig(**bad).resolved()
+
+
+def _parse(*argv):
+    import argparse
+
+    from gluon_finetune.cli.train import config_from_args, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    return config_from_args(parser.parse_args(["train", "--data", "d"] + list(argv)))
+
+
+def test_recipes_fill_in_what_the_command_line_did_not_give():
+    from gluon_finetune.recipes import RECIPES
+
+    book = _parse()
+    assert (book.recipe, book.schedule, book.freeze_epochs, book.lr, book.epochs) == ("book", "constant", 0, None, 5)
+    fast = _parse("--recipe", "fast")
+    for key, value in RECIPES["fast"].items():
+        assert getattr(fast, key) == value, key
+    mine = _parse("--recipe", "fast", "--epochs", "4", "--schedule", "cosine", "--no-cache-features")
+    assert (mine.epochs, mine.schedule, mine.cache_features, mine.recipe) == (4, "cosine", False, "fast")
+    head = _parse("--recipe", "fast", "--freeze-features")  # no head-only epochs to add then
+    assert head.freeze_epochs == 0 and head.resolved().cache_features
+    assert _parse("--onecycle-momentum", "off").onecycle_momentum == []
