@@ -14,6 +14,10 @@ to the end of each epoch (its evaluation included). The table gives:
         --weights runs/demo/source/resnet18_v2-source.params --like runs/demo/compare/finetune \\
         --seeds 0,1,2 --out runs/tta
 
+Tuning without the test set: ``--make-split DIR`` writes DIR/train and DIR/test
+(symbolic links) holding 80% and 20% of each class of ``--data``'s training
+images (seeded), and exits; compare recipes on DIR, then measure on ``--data``.
+
 ``--like RUN`` takes image size, batch size and augmentations from a run's
 config.json (the demo's). ``--fast "--schedule onecycle --lr 0.02"`` compares
 other options instead of ``--recipe fast``; ``--book`` likewise.
@@ -61,6 +65,22 @@ def timed_fit(config):
     return [dict(h, wall=t) for h, t in zip(result.history, marks)]
 
 
+def make_split(data, out, fraction=0.2, seed=0):
+    import random
+
+    rng = random.Random(seed)
+    src = os.path.join(data, "train")
+    for label in sorted(os.listdir(src)):
+        files = sorted(os.listdir(os.path.join(src, label)))
+        rng.shuffle(files)
+        held = int(len(files) * fraction)
+        for part, names in (("test", files[:held]), ("train", files[held:])):
+            os.makedirs(os.path.join(out, part, label), exist_ok=True)
+            for name in names:
+                os.symlink(os.path.abspath(os.path.join(src, label, name)), os.path.join(out, part, label, name))
+        print("%s: %d training, %d held out" % (label, len(files) - held, held))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True)
@@ -70,7 +90,10 @@ def main():
     p.add_argument("--book", default="", help="options of the baseline (default: none, the book's)")
     p.add_argument("--fast", default="--recipe fast", help="options of the contender")
     p.add_argument("--out", default="runs/tta")
+    p.add_argument("--make-split", metavar="DIR", help="write a tuning split of --data's training images and exit")
     args = p.parse_args()
+    if args.make_split:
+        return make_split(args.data, args.make_split)
     seeds = [int(s) for s in args.seeds.split(",")]
     runs = {"book": [], "fast": []}
     for seed in seeds:
