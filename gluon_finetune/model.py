@@ -291,22 +291,38 @@ def freeze_features(net):
     would still normalise with batch statistics and update its running ones.
     """
     features, _ = split_params(net)
-    head = getattr(net, head_name(net))
-    norms = [b for b in _walk(net) if b is not head and isinstance(b, gluon.nn.BatchNorm)]
+    norms = _feature_norms(net)
     if net not in _UNFROZEN:
         _UNFROZEN[net] = ({k: p.grad_req for k, p in features.items()},
-                         [(b, b._kwargs.get("use_global_stats", False)) for b in norms])
+                          [(b, b._kwargs.get("use_global_stats", False)) for b in norms])
     for param in features.values():
         param.grad_req = "null"
-    for block in norms:
+    use_running_stats(net)
+
+
+def use_running_stats(net):
+    """Make every BatchNorm outside the head normalise with its stored statistics, in training too.
+
+    Its scale and shift still train when the features do. ``--freeze-epochs``
+    keeps this after the head-only epochs: the head learned on features
+    normalised this way, and switching BatchNorm to batch statistics at that
+    point undid what the head had learned (README: A faster recipe).
+    """
+    for block in _feature_norms(net):
         block._kwargs["use_global_stats"] = True
 
 
-def unfreeze_features(net):
-    """Undo :func:`freeze_features`: every layer trains again, as before it was frozen.
+def _feature_norms(net):
+    head = getattr(net, head_name(net))
+    return [b for b in _walk(net) if b is not head and isinstance(b, gluon.nn.BatchNorm)]
 
-    A hybridized ``net`` must be hybridized again afterwards (its cached graph
-    was built for the frozen layers).
+
+def unfreeze_features(net, running_stats=False):
+    """Undo :func:`freeze_features`: every layer trains again.
+
+    BatchNorm goes back to what it did before (batch statistics in training),
+    unless ``running_stats``. A hybridized ``net`` must be hybridized again
+    afterwards (its cached graph was built for the frozen layers).
     """
     saved = _UNFROZEN.pop(net, None)
     if saved is None:
@@ -315,8 +331,9 @@ def unfreeze_features(net):
     features, _ = split_params(net)
     for key, param in features.items():
         param.grad_req = grad_reqs[key]
-    for block, flag in norms:
-        block._kwargs["use_global_stats"] = flag
+    if not running_stats:
+        for block, flag in norms:
+            block._kwargs["use_global_stats"] = flag
 
 
 def _walk(block):

@@ -293,8 +293,11 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
     # What one epoch trains and measures: the whole net on the loaders, or the
     # head alone on cached features (the same optimiser, sampler and metrics).
     head_only = config.epochs if config.freeze_features else config.freeze_epochs
-    if config.freeze_epochs and start_epoch < head_only:
-        model.freeze_features(net)
+    if config.freeze_epochs:
+        if start_epoch < head_only:
+            model.freeze_features(net)
+        else:
+            model.use_running_stats(net)  # as _unfreeze() left it
         if config.hybridize:
             net.hybridize(static_alloc=True, static_shape=True)
     cache = None
@@ -353,7 +356,7 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
 
 def _unfreeze(net, trainer, config, log):
     """The first epoch after ``--freeze-epochs``: every layer trains from here on."""
-    model.unfreeze_features(net)
+    model.unfreeze_features(net, running_stats=True)
     if config.hybridize:
         net.hybridize(static_alloc=True, static_shape=True)  # rebuild the graph with the gradients
     # The optimizer counts updates per parameter and schedules by the largest count:
@@ -361,7 +364,8 @@ def _unfreeze(net, trainer, config, log):
     opt = trainer._optimizer
     for index in range(len(trainer._params)):
         opt._index_update_count.setdefault(index, opt.num_update)
-    log("epoch %d: the features are unfrozen; every layer trains from here on (--freeze-epochs %d)"
+    log("epoch %d: the features are unfrozen; every layer trains from here on, BatchNorm on its "
+        "stored statistics (--freeze-epochs %d)"
         % (config.freeze_epochs + 1, config.freeze_epochs))
 
 

@@ -116,6 +116,7 @@ def test_freeze_epochs_keep_features_then_train_them_and_resume_exactly(tiny_hot
     lines = []
     resumed = resume(str(tmp_path / "b"), log=lines.append)
     assert any("unfrozen" in line for line in lines)
+    assert resumed.net.features[2]._kwargs["use_global_stats"]  # BatchNorm stays on its statistics
     trained = _features(resumed.net)
     assert any(not np.array_equal(trained[k], source[k]) for k in source)
     straight = fit(TrainConfig(out=str(tmp_path / "a"), **common), log=quiet)
