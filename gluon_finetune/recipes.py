@@ -16,7 +16,7 @@ RECIPES = {
     "fast": {
         "epochs": 3,
         "schedule": "onecycle",
-        "lr": 0.02,
+        "lr": 0.002,
         "freeze_epochs": 1,
         "cache_features": True,
         "lr_stage_decay": 0.6,
