@@ -12,9 +12,11 @@ Takes the training options of `train` (data, model, weights, --freeze-features,
 augmentations): the sweep trains what that run would train. The suggestion is
 where the smoothed loss falls fastest (the steepest descent), which lies below
 the rate at which training diverges; the rate at the minimum loss is printed
-too. Good peaks for --schedule onecycle are usually between the suggestion and
-the minimum's rate / 2. The sweep stops early once the smoothed loss passes 4x
-its minimum.
+too. The sweep stops early once the smoothed loss passes 4x its minimum.
+
+It trains with the run's momentum (--momentum; one-cycle's highest, 0.95, with
+--schedule onecycle or --recipe fast): SGD's step is about lr / (1 - momentum),
+so a rate found without momentum is about 10x too high for one-cycle.
 
 Nothing is written but the plot: the weights file and any run folder are only
 read, and the network in memory is restored after the sweep."""
