@@ -16,10 +16,10 @@ RECIPES = {
     "fast": {
         "epochs": 3,
         "schedule": "onecycle",
-        "lr": 0.002,
+        "lr": 0.001,
         "freeze_epochs": 1,
         "cache_features": True,
-        "lr_stage_decay": 0.6,
+        "lr_stage_decay": 0.3,
     },
 }
 
