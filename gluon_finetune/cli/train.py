@@ -29,8 +29,8 @@ examples:
   gluon-finetune train --data hotdog --weights source.params --image-size 64 --batch-size 32
   gluon-finetune train --data hotdog --scratch --out runs/scratch         # the book's baseline, lr 0.1
   gluon-finetune train --data hotdog --freeze-features --cache-features  # head only, seconds per epoch
-  gluon-finetune train --data hotdog --schedule onecycle --lr 0.02 --freeze-epochs 1 --cache-features \
-      --lr-stage-decay 0.5 --epochs 3                                    # fastai-style fine_tune
+  gluon-finetune train --data hotdog --schedule onecycle --lr 0.001 --freeze-epochs 1 --cache-features \
+      --lr-stage-decay 0.3 --epochs 3                                    # = --recipe fast
   gluon-finetune train --resume runs/hotdog --epochs 8                    # continue, train longer
 """
 
