@@ -39,10 +39,17 @@ class TrainConfig:
     head_lr_mult: float = 10.0
     wd: float = 0.001
     momentum: float = 0.0
-    schedule: str = "constant"             # "constant", "step" or "cosine"
+    schedule: str = "constant"             # "constant", "step", "cosine" or "onecycle"
     step_epochs: List[int] = field(default_factory=list)
     step_factor: float = 0.1
     warmup_epochs: float = 0.0
+    onecycle_pct: float = 0.25             # one-cycle: fraction of the steps spent rising
+    onecycle_div: float = 25.0             # one-cycle: first rate = lr / div
+    onecycle_final_div: float = 1e4        # one-cycle: last rate = lr / div / final_div
+    onecycle_momentum: List[float] = field(default_factory=lambda: [0.95, 0.85])  # [] = --momentum
+    freeze_epochs: int = 0                 # head-only epochs before every layer trains
+    lr_stage_decay: float = 1.0            # rate of stage k from the end: lr * F**k (1 = off)
+    recipe: str = "book"                   # the named option set the run started from (recipes.py)
     label_smoothing: float = 0.0
     # Batch mixes (gluon_finetune.augment.mix, timm's meaning); off with both alphas 0.
     mixup: float = 0.0                     # MixUp's Beta(alpha, alpha)
@@ -72,8 +79,8 @@ class TrainConfig:
             raise UserError("mode must be 'finetune' or 'scratch', got %r" % c.mode)
         if c.lr is None:
             c.lr = FINETUNE_LR if c.mode == "finetune" else SCRATCH_LR
-        if c.schedule not in ("constant", "step", "cosine"):
-            raise UserError("--schedule must be constant, step or cosine, got %r" % c.schedule)
+        if c.schedule not in ("constant", "step", "cosine", "onecycle"):
+            raise UserError("--schedule must be constant, step, cosine or onecycle, got %r" % c.schedule)
         if c.schedule == "step" and not c.step_epochs:
             raise UserError("--schedule step needs --step-epochs, e.g. --step-epochs 3,4")
         checks = [
@@ -97,6 +104,15 @@ class TrainConfig:
              "--ema must be between 0 and 1 (the decay, e.g. 0.999: the average remembers "
              "about 1/(1-decay) steps)"),
             (all(0 < e <= c.epochs for e in c.step_epochs), "--step-epochs must lie within --epochs"),
+            (0 < c.onecycle_pct < 1, "--onecycle-pct must be between 0 and 1"),
+            (c.onecycle_div >= 1 and c.onecycle_final_div >= 1,
+             "--onecycle-div and --onecycle-final-div must be 1 or more"),
+            (not c.onecycle_momentum or (len(c.onecycle_momentum) == 2
+                                         and all(0 < m < 1 for m in c.onecycle_momentum)),
+             "--onecycle-momentum must be MAX,MIN within (0, 1), e.g. 0.95,0.85, or 'off'"),
+            (0 <= c.freeze_epochs < c.epochs,
+             "--freeze-epochs must be 0 or more and leave at least one of --epochs to train every layer"),
+            (c.lr_stage_decay > 0, "--lr-stage-decay must be positive (1 = off)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -105,9 +121,19 @@ class TrainConfig:
             raise UserError("--scratch trains every layer from random weights; it cannot be combined "
                             "with --weights or --freeze-features")
         _check_mix(c)
-        if c.cache_features and not c.freeze_features:
-            raise UserError("--cache-features needs --freeze-features (cached features only stay "
-                            "valid while the features do not train)")
+        if c.cache_features and not (c.freeze_features or c.freeze_epochs):
+            raise UserError("--cache-features needs --freeze-features or --freeze-epochs (cached "
+                            "features only stay valid while the features do not train)")
+        if c.freeze_epochs and (c.freeze_features or c.mode == "scratch"):
+            raise UserError("--freeze-epochs trains the head alone first, then every pretrained "
+                            "layer; it cannot be combined with --freeze-features or --scratch")
+        if c.schedule == "onecycle" and c.warmup_epochs:
+            raise UserError("--schedule onecycle warms up by itself (--onecycle-pct); drop --warmup-epochs")
+        distributed = c.kvstore.startswith("dist")
+        if distributed and (c.schedule == "onecycle" or c.freeze_epochs):
+            raise UserError("--schedule onecycle and --freeze-epochs are not supported in a distributed "
+                            "job (--kvstore %s) yet: the servers run the optimizer; use --schedule "
+                            "cosine and --freeze-features there" % c.kvstore)
         return c
 
     @property

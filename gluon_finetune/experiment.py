@@ -45,6 +45,7 @@ def compare(config, scratch_lr=None, log=print):
         run_config = dataclasses.replace(config, mode=mode, lr=lr, out=os.path.join(out, mode),
                                          weights=config.weights if finetune else None,
                                          freeze_features=config.freeze_features and finetune,
+                                         freeze_epochs=config.freeze_epochs if finetune else 0,
                                          cache_features=config.cache_features and finetune)
         results[mode] = fit(run_config, log=log)
     histories = {"fine-tune": results["finetune"].history, "scratch": results["scratch"].history}

@@ -23,6 +23,7 @@ model trained here records its preprocessing next to its weights.
 import os
 import shutil
 import uuid
+import weakref
 
 import mxnet as mx
 from mxnet import gluon, init
@@ -33,6 +34,9 @@ from .fsutil import atomic_path, read_json
 
 #: Attribute names of classification heads, in the order they are looked for.
 HEAD_NAMES = ("output", "fc")
+
+#: What unfreeze_features() restores, per frozen network.
+_UNFROZEN = weakref.WeakKeyDictionary()
 
 
 def model_root(root=None):
@@ -287,14 +291,49 @@ def freeze_features(net):
     would still normalise with batch statistics and update its running ones.
     """
     features, _ = split_params(net)
+    norms = _feature_norms(net)
+    if net not in _UNFROZEN:
+        _UNFROZEN[net] = ({k: p.grad_req for k, p in features.items()},
+                          [(b, b._kwargs.get("use_global_stats", False)) for b in norms])
     for param in features.values():
         param.grad_req = "null"
+    use_running_stats(net)
+
+
+def use_running_stats(net):
+    """Make every BatchNorm outside the head normalise with its stored statistics, in training too.
+
+    Its scale and shift still train when the features do. ``--freeze-epochs``
+    keeps this after the head-only epochs: the head learned on features
+    normalised this way, and switching BatchNorm to batch statistics at that
+    point undid what the head had learned (README: A faster recipe).
+    """
+    for block in _feature_norms(net):
+        block._kwargs["use_global_stats"] = True
+
+
+def _feature_norms(net):
     head = getattr(net, head_name(net))
-    for block in _walk(net):
-        if block is head:
-            continue
-        if isinstance(block, gluon.nn.BatchNorm):
-            block._kwargs["use_global_stats"] = True
+    return [b for b in _walk(net) if b is not head and isinstance(b, gluon.nn.BatchNorm)]
+
+
+def unfreeze_features(net, running_stats=False):
+    """Undo :func:`freeze_features`: every layer trains again.
+
+    BatchNorm goes back to what it did before (batch statistics in training),
+    unless ``running_stats``. A hybridized ``net`` must be hybridized again
+    afterwards (its cached graph was built for the frozen layers).
+    """
+    saved = _UNFROZEN.pop(net, None)
+    if saved is None:
+        return
+    grad_reqs, norms = saved
+    features, _ = split_params(net)
+    for key, param in features.items():
+        param.grad_req = grad_reqs[key]
+    if not running_stats:
+        for block, flag in norms:
+            block._kwargs["use_global_stats"] = flag
 
 
 def _walk(block):

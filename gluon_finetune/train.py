@@ -35,7 +35,7 @@ import mxnet as mx
 from mxnet import autograd, gluon
 
 from . import data as data_mod
-from . import devices, model, selection, threads
+from . import devices, model, recipes, schedules, selection, stages, threads
 from .augment import mix as batchmix
 from .augment import spec as augspec
 from .config import TrainConfig
@@ -120,6 +120,7 @@ def fit(config, log=print):
                         "validation accuracy); train for a fixed --epochs and use the best "
                         "checkpoint, which is chosen on validation accuracy all the same")
     net, source = build_net(config, data.classes, ctxs)
+    lr_stages = stages.set_stage_lr_mult(net, config.lr_stage_decay)
     if config.cache_features:
         feature_block(net)  # refuse an unsupported network before the run folder exists
     out = config.out or default_run_path(config.mode)
@@ -130,6 +131,8 @@ def fit(config, log=print):
         record = {"config": config.to_dict(), "classes": data.classes, "source": source,
                   "data": data.report.to_dict(), "workers": cluster.workers, "threads": omp,
                   "made_by": provenance()}
+        if lr_stages:
+            record["lr_stages"] = lr_stages  # each stage's lr_mult (the head: --head-lr-mult)
         run = RunDir.create(out, record)
     else:
         log = _silent
@@ -139,6 +142,8 @@ def fit(config, log=print):
     if data.val is None:
         log("no validation images (no val/ folder, no --val-split): the best checkpoint is chosen "
             "on the test set, an optimistic estimate")
+    if config.recipe != "book":
+        log("recipe %s: %s" % (config.recipe, recipes.describe(config.recipe, config)))
     if not config.amp and {c.device_type for c in ctxs} == {"cpu"} and devices.cpu_has_bf16():
         log("tip: this CPU computes bfloat16 natively: --amp trains faster on large images, "
             "with float32 weights (README: Fine-tuning, mixed precision)")
@@ -195,6 +200,7 @@ def resume(path, epochs=None, lr=None, log=print):
     last = run.checkpoints.load_meta("last")
     seed_everything(config.seed)
     net, _ = build_net(config, data.classes, ctxs)
+    stages.set_stage_lr_mult(net, config.lr_stage_decay)
     if last is None:
         log("no completed epoch in %s yet: starting it from the beginning" % path)
         start, history, states, ema_params = 0, [], None, None
@@ -248,11 +254,24 @@ def describe_source(config, source):
 
 
 def make_trainer(net, config, steps_per_epoch, kvstore=None):
-    """SGD with the book's settings and the optional schedule and warm-up of ``config``."""
-    total = config.epochs * steps_per_epoch
+    """SGD with the book's settings and the optional schedule and warm-up of ``config``.
+
+    With ``freeze_epochs`` the head-only epochs train at the constant ``lr``, and
+    the schedule (and its warm-up) runs over the epochs that train every layer.
+    """
+    held = config.freeze_epochs * steps_per_epoch
+    total = config.epochs * steps_per_epoch - held
     warmup = int(round(config.warmup_epochs * steps_per_epoch))
     scheduler = None
-    if config.schedule == "cosine":
+    momentum = config.momentum
+    if config.schedule == "onecycle":
+        cycle = config.onecycle_momentum or [None, None]
+        scheduler = schedules.OneCycle(total, config.lr, pct_start=config.onecycle_pct,
+                                       div=config.onecycle_div, final_div=config.onecycle_final_div,
+                                       max_momentum=cycle[0], base_momentum=cycle[1])
+        # SGD keeps momentum buffers only if it starts with a momentum
+        momentum = cycle[0] if cycle[0] is not None else momentum
+    elif config.schedule == "cosine":
         scheduler = mx.lr_scheduler.CosineScheduler(max(total, warmup + 1), base_lr=config.lr,
                                                     final_lr=0.0, warmup_steps=warmup)
     elif config.schedule == "step":
@@ -262,11 +281,15 @@ def make_trainer(net, config, steps_per_epoch, kvstore=None):
     elif warmup:
         scheduler = mx.lr_scheduler.FactorScheduler(step=total + 1, factor=1.0, base_lr=config.lr,
                                                     warmup_steps=warmup)
-    params = {"learning_rate": config.lr, "wd": config.wd, "momentum": config.momentum}
+    if scheduler is not None and held:
+        scheduler = schedules.HeadFirst(held, config.lr, then=scheduler, momentum=momentum)
+    params = {"learning_rate": config.lr, "wd": config.wd, "momentum": momentum}
     if scheduler is not None:
         params["lr_scheduler"] = scheduler
     trainer = gluon.Trainer(net.collect_params(), "sgd", params,
                             kvstore=kvstore if kvstore is not None else config.kvstore)
+    if hasattr(scheduler, "bind"):
+        scheduler.bind(trainer._optimizer)
     # The optimizer reads lr_mult/wd_mult from its param_dict, which pickling drops
     # when a distributed kvstore ships the optimizer to its servers: the head's 10x
     # would silently become 1x there. The index-keyed tables survive the trip.
@@ -317,14 +340,20 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
         sparse_label=config.label_smoothing == 0 and not config.mixes)  # else soft targets
     # What one epoch trains and measures: the whole net on the loaders, or the
     # head alone on cached features (the same optimiser, sampler and metrics).
-    trained, train_batches, test_batches, val_batches = net, data.train, data.test, data.val
-    if config.cache_features:
+    head_only = config.epochs if config.freeze_features else config.freeze_epochs
+    if config.freeze_epochs:
+        if start_epoch < head_only:
+            model.freeze_features(net)
+        else:
+            model.use_running_stats(net)  # as _unfreeze() left it
+        if config.hybridize:
+            net.hybridize(static_alloc=True, static_shape=True)
+    cache = None
+    if config.cache_features and start_epoch < head_only:
         cache = cache_features(net, data, config, ctxs, log)
-        trained = getattr(net, model.head_name(net))
-        train_batches, test_batches, val_batches = cache.train, cache.test, cache.val
     # The best checkpoint and early stopping follow validation accuracy (test without
     # validation images); replaying the history makes a resumed run's choice the same.
-    chooser = selection.Selection(selection.metric_key(val_batches is not None, ema is not None),
+    chooser = selection.Selection(selection.metric_key(data.val is not None, ema is not None),
                                   config.early_stop, history)
     epochs = range(start_epoch + 1, config.epochs + 1)
     if chooser.should_stop():
@@ -340,6 +369,13 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
                 # Seeding per epoch makes epoch e the same whether or not the run was resumed.
                 seed_everything(config.seed + epoch)
                 tic = time.time()
+                if epoch == config.freeze_epochs + 1 and config.freeze_epochs:
+                    _unfreeze(net, trainer, config, log)
+                if cache is not None and epoch <= head_only:
+                    trained = getattr(net, model.head_name(net))
+                    train_batches, test_batches, val_batches = cache.train, cache.test, cache.val
+                else:
+                    trained, train_batches, test_batches, val_batches = net, data.train, data.test, data.val
                 mix = batchmix.from_config(config, len(data.classes), epoch, cluster.rank)
                 loss, train_acc = train_epoch(trained, train_batches, trainer, loss_fn, ctxs, config,
                                               "epoch %d/%d" % (epoch, config.epochs), cluster.workers,
@@ -381,6 +417,21 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
     # The last step's exchange may still be queued; the other workers wait for it.
     cluster.finish()
     return RunResult(run.path if run else None, history, data.classes, config, net, cluster.rank)
+
+
+def _unfreeze(net, trainer, config, log):
+    """The first epoch after ``--freeze-epochs``: every layer trains from here on."""
+    model.unfreeze_features(net, running_stats=True)
+    if config.hybridize:
+        net.hybridize(static_alloc=True, static_shape=True)  # rebuild the graph with the gradients
+    # The optimizer counts updates per parameter and schedules by the largest count:
+    # the features start counting where the head is, so they get this step's rate too.
+    opt = trainer._optimizer
+    for index in range(len(trainer._params)):
+        opt._index_update_count.setdefault(index, opt.num_update)
+    log("epoch %d: the features are unfrozen; every layer trains from here on, BatchNorm on its "
+        "stored statistics (--freeze-epochs %d)"
+        % (config.freeze_epochs + 1, config.freeze_epochs))
 
 
 def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1, after_step=None,

@@ -12,7 +12,7 @@ import warnings
 from .. import __version__
 
 # Order is the order shown in --help.
-COMMANDS = ["demo", "augment", "data", "train", "compare", "evaluate", "predict", "export", "launch"]
+COMMANDS = ["demo", "augment", "data", "train", "lr-find", "compare", "evaluate", "predict", "export", "launch"]
 
 DESCRIPTION = """\
 Fine-tune ImageNet-pretrained MXNet/Gluon networks on your own image folders.
@@ -24,6 +24,7 @@ Its steps, one sub-command each:
   augment   preview mxnet.image augmentations on a picture (PNG grid)
   data      get, check, show or generate image folders
   train     fine-tune a pretrained network on a folder (or train it from scratch)
+  lr-find   sweep the learning rate on a few batches: a plot and a suggested --lr
   compare   fine-tune vs train from scratch, side by side, as the book does
   evaluate  accuracy, per-class scores, confusion matrix and mistakes of a run
   predict   classify images with a trained run
@@ -50,7 +51,7 @@ def build_parser():
                         version="gluon-finetune %s" % __version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module("." + name, __name__).register(sub)
+        importlib.import_module("." + name.replace("-", "_"), __name__).register(sub)
     return parser
 
 

@@ -1,5 +1,8 @@
 """``gluon-finetune train``: fine-tune a pretrained network on an image folder."""
+import argparse
+
 from ..config import FINETUNE_LR, SCRATCH_LR, TrainConfig
+from ..recipes import RECIPES, describe
 from . import add_threads_option, formatter
 
 #: The book's settings, as TrainConfig has them.
@@ -32,6 +35,8 @@ examples:
   gluon-finetune train --data hotdog --freeze-features --cache-features  # head only, seconds per epoch
   gluon-finetune train --data hotdog --val-split 0.1 --epochs 20 --early-stop 3 --ema 0.998
   gluon-finetune train --data hotdog --mixup 0.2 --cutmix 1.0            # timm's batch mixes
+  gluon-finetune train --data hotdog --schedule onecycle --lr 0.001 --freeze-epochs 1 --cache-features \
+      --lr-stage-decay 0.3 --epochs 3                                    # = --recipe fast
   gluon-finetune train --resume runs/hotdog --epochs 8                    # continue, train longer
 """
 
@@ -66,11 +71,16 @@ def add_training_options(p):
     g.add_argument("--offline", action="store_true",
                    help="never download weights; fail with instructions when they are missing")
     g.add_argument("--freeze-features", action="store_true", help="train the new output layer only")
-    g.add_argument("--cache-features", action="store_true",
+    g.add_argument("--cache-features", action=argparse.BooleanOptionalAction, default=None,
                    help="with --freeze-features: compute each image's features once, with the test-time "
                         "preprocessing (no random augmentation of the training images), and train the "
-                        "output layer on them; the run folder holds the whole network as usual")
+                        "output layer on them; the run folder holds the whole network as usual. "
+                        "With --freeze-epochs: during the head-only epochs")
     g = p.add_argument_group("optimisation (defaults are the book's)")
+    g.add_argument("--recipe", choices=sorted(RECIPES), default=None,
+                   help="a named set of options; the options you give win over it. book: the "
+                        "defaults below. fast: %s (README: Fine-tuning, \"A faster recipe\"). "
+                        "The log and config.json show what the run used" % describe("fast"))
     # None: not given (a resumed run keeps its own total unless --epochs names a new one)
     g.add_argument("--epochs", type=int, default=None,
                    help="(default: %d; with --resume: the run's own)" % DEFAULTS.epochs)
@@ -82,14 +92,39 @@ def add_training_options(p):
     g.add_argument("--wd", type=float, default=DEFAULTS.wd, help="weight decay (default: %(default)g)")
     g.add_argument("--momentum", type=float, default=DEFAULTS.momentum,
                    help="SGD momentum (default: %(default)g, as the book)")
-    g.add_argument("--schedule", choices=["constant", "step", "cosine"], default=DEFAULTS.schedule,
-                   help="learning-rate schedule (default: %(default)s)")
+    g.add_argument("--schedule", choices=["constant", "step", "cosine", "onecycle"], default=None,
+                   help="learning-rate schedule (default: constant). onecycle (Smith and Topin "
+                        "2019, PyTorch's OneCycleLR): the rate rises from lr/25 to --lr over the "
+                        "first --onecycle-pct of the steps, then falls to lr/25/1e4, both along a "
+                        "cosine; momentum moves the other way, 0.95 -> 0.85 -> 0.95 (replaces "
+                        "--momentum). --lr is the peak: try the rate `gluon-finetune lr-find` suggests")
     g.add_argument("--step-epochs", metavar="E,E", default="",
                    help="with --schedule step: epochs after which the rate drops, e.g. 3,4")
     g.add_argument("--step-factor", type=float, default=DEFAULTS.step_factor,
                    help="drop factor of --schedule step (default: %(default)g)")
     g.add_argument("--warmup-epochs", type=float, default=DEFAULTS.warmup_epochs,
                    help="linear warm-up length (default: %(default)g)")
+    g.add_argument("--onecycle-pct", type=float, default=DEFAULTS.onecycle_pct, metavar="F",
+                   help="onecycle: fraction of the steps spent rising to the peak (default: %(default)g)")
+    g.add_argument("--onecycle-div", type=float, default=DEFAULTS.onecycle_div, metavar="D",
+                   help="onecycle: the first rate is lr/D (default: %(default)g)")
+    g.add_argument("--onecycle-final-div", type=float, default=DEFAULTS.onecycle_final_div, metavar="D",
+                   help="onecycle: the last rate is lr/div/D (default: %(default)g)")
+    g.add_argument("--onecycle-momentum", default=",".join("%g" % m for m in DEFAULTS.onecycle_momentum),
+                   metavar="MAX,MIN",
+                   help="onecycle: momentum at the ends and at the peak of the rate (default: "
+                        "%(default)s); 'off' keeps --momentum constant")
+    g.add_argument("--freeze-epochs", type=int, default=None, metavar="N",
+                   help="train the new output layer alone for the first N of --epochs (features "
+                        "frozen, BatchNorm on its running statistics), then every layer (fastai's "
+                        "fine_tune). The head-only epochs run at the constant --lr; the schedule "
+                        "runs over the rest. With --cache-features they train on features computed "
+                        "once, so they cost about one forward pass (default: 0)")
+    g.add_argument("--lr-stage-decay", type=float, default=None, metavar="F",
+                   help="discriminative rates: the last stage of `features` trains at F x lr, the "
+                        "one before at F^2 x lr, ..., the stem at the smallest; the head keeps "
+                        "--head-lr-mult. E.g. 0.5 on resnet18: stages 4..1 at 0.5, 0.25, 0.125, "
+                        "0.0625, the stem 0.031 (default: 1 = off)")
     g.add_argument("--label-smoothing", type=float, default=DEFAULTS.label_smoothing,
                    help="(default: %(default)g)")
     g.add_argument("--early-stop", type=int, metavar="PATIENCE",
@@ -152,14 +187,33 @@ def config_from_args(args, mode="finetune"):
         steps = [int(s) for s in args.step_epochs.split(",") if s.strip()]
     except ValueError:
         raise UserError("--step-epochs must be a comma-separated list of epochs, e.g. 3,4") from None
+    moms = args.onecycle_momentum.strip().lower()
+    try:
+        moms = [] if moms in ("off", "none", "") else [float(m) for m in moms.split(",")]
+    except ValueError:
+        raise UserError("--onecycle-momentum must be MAX,MIN, e.g. 0.95,0.85, or 'off'") from None
+    recipe = RECIPES[args.recipe or "book"].copy()
+    if args.freeze_features or mode == "scratch":
+        recipe.pop("freeze_epochs", None)  # head-only epochs need features that train afterwards
+    if mode == "scratch":
+        recipe.pop("cache_features", None)
+
+    def given(name, default):
+        value = getattr(args, name)
+        return value if value is not None else recipe.get(name, default)
+
     return TrainConfig(
         data=args.data, out=args.out, model=args.model, mode=mode, weights=args.weights,
         model_root=args.model_root, allow_download=not args.offline,
-        freeze_features=args.freeze_features, cache_features=args.cache_features,
-        epochs=DEFAULTS.epochs if args.epochs is None else args.epochs, batch_size=args.batch_size,
-        lr=args.lr, head_lr_mult=args.head_lr_mult, wd=args.wd, momentum=args.momentum,
-        schedule=args.schedule, step_epochs=steps, step_factor=args.step_factor,
+        freeze_features=args.freeze_features, cache_features=given("cache_features", False),
+        epochs=given("epochs", DEFAULTS.epochs), batch_size=args.batch_size,
+        lr=given("lr", None), head_lr_mult=args.head_lr_mult, wd=args.wd, momentum=args.momentum,
+        schedule=given("schedule", DEFAULTS.schedule), step_epochs=steps, step_factor=args.step_factor,
         warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
+        onecycle_pct=args.onecycle_pct, onecycle_div=args.onecycle_div,
+        onecycle_final_div=args.onecycle_final_div, onecycle_momentum=moms,
+        freeze_epochs=given("freeze_epochs", DEFAULTS.freeze_epochs),
+        lr_stage_decay=given("lr_stage_decay", DEFAULTS.lr_stage_decay), recipe=args.recipe or "book",
         image_size=args.image_size, train_augs=args.train_augs, test_augs=args.test_augs,
         num_workers=args.workers, ctx=args.ctx, kvstore=args.kvstore,
         hybridize=not args.no_hybridize, amp=args.amp, seed=args.seed, split=args.split,
@@ -183,9 +237,9 @@ def run(args):
     from ..train import fit, resume
 
     if args.resume:
-        if args.data or args.out:
-            raise UserError("--resume takes its data and run folder from RUN/config.json; "
-                            "drop --data/--out")
+        if args.data or args.out or args.recipe:
+            raise UserError("--resume takes its data, run folder and recipe from RUN/config.json; "
+                            "drop --data/--out/--recipe")
         result = resume(args.resume, epochs=args.epochs, lr=args.lr)
     else:
         result = fit(config_from_args(args, mode="scratch" if args.scratch else "finetune"))
