@@ -7,9 +7,12 @@ started instead of orphaning it. Both use :class:`signals_as_interrupt`.
 A signal's handler runs in whatever Python code is executing, and an exception
 raised inside a finalizer (MXNet's ``NDArray.__del__`` runs often) is printed and
 ignored: that Ctrl-C would be lost. So the signal is also remembered, and loops
-call :func:`raise_pending` at safe points to raise it again.
+call :func:`raise_pending` at safe points to raise it again. Python would also print
+the swallowed raise as "Exception ignored in ... Traceback"; within the block a
+``sys.unraisablehook`` keeps that quiet, since the interrupt is not lost.
 """
 import signal
+import sys
 
 #: The stop signal that arrived inside the current block (None: none).
 _pending = None
@@ -44,6 +47,7 @@ class signals_as_interrupt:
     def __init__(self, *names):
         self.names = names or ("SIGTERM",)
         self._old = {}
+        self._old_hook = None
 
     def __enter__(self):
         global _pending
@@ -57,7 +61,16 @@ class signals_as_interrupt:
                 self._old[signum] = signal.signal(signum, self._raise)
             except ValueError:  # not the main thread
                 pass
+        if self._old:
+            self._old_hook = sys.unraisablehook
+            sys.unraisablehook = self._unraisable
         return self
+
+    def _unraisable(self, unraisable):
+        # An interrupt raised inside a finalizer: raise_pending() raises it again.
+        if isinstance(unraisable.exc_value, Interrupted):
+            return
+        self._old_hook(unraisable)
 
     @staticmethod
     def _raise(signum, frame):
@@ -70,4 +83,6 @@ class signals_as_interrupt:
         _pending = None
         for signum, old in self._old.items():
             signal.signal(signum, old)
+        if self._old_hook is not None:
+            sys.unraisablehook, self._old_hook = self._old_hook, None
         return False
