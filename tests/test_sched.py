@@ -5,6 +5,7 @@ import math
 import mxnet as mx
 import numpy as np
 import pytest
+from run_helpers import StopAfter, quiet
 
 from gluon_finetune import model, stages
 from gluon_finetune.config import TrainConfig
@@ -15,17 +16,6 @@ from gluon_finetune.train import fit, make_trainer, resume
 TINY = dict(epochs=2, batch_size=8, image_size=32, seed=3, quiet=True)
 
 
-def quiet(_):
-    pass
-
-
-class StopAfter:
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def __call__(self, line):
-        if line.startswith("epoch %d," % self.epoch):
-            raise KeyboardInterrupt
 
 
 def test_onecycle_rate_and_momentum_follow_the_formulas():

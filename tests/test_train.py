@@ -8,6 +8,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 from mxnet import autograd, gluon
+from run_helpers import StopAfter, quiet
 
 from gluon_finetune import devices, features, model
 from gluon_finetune.config import TrainConfig
@@ -16,9 +17,6 @@ from gluon_finetune.train import fit, load_data, make_trainer, resume
 
 TINY = dict(epochs=2, batch_size=8, image_size=32, seed=3, quiet=True)
 
-
-def quiet(_):
-    pass
 
 
 def test_a_few_steps_lower_the_loss(tiny_hotdog, tiny_source):
@@ -67,16 +65,6 @@ def test_fit_writes_a_complete_run_folder(tiny_hotdog, tiny_source, tmp_path):
     with pytest.raises(UserError, match="not empty"):
         fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, **TINY), log=quiet)
 
-
-class StopAfter:
-    """A log callback that presses Ctrl-C right after the given epoch's line."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def __call__(self, line):
-        if line.startswith("epoch %d," % self.epoch):
-            raise KeyboardInterrupt
 
 
 def test_resume_gives_the_same_numbers_as_an_uninterrupted_run(tiny_hotdog, tmp_path):

@@ -7,6 +7,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 from mxnet import autograd, gluon
+from run_helpers import StopAfter, quiet
 
 from gluon_finetune import selection, train
 from gluon_finetune.config import TrainConfig
@@ -23,17 +24,6 @@ FAST = dict(batch_size=8, image_size=32, seed=5, quiet=True, freeze_features=Tru
             cache_features=True, lr=0.05)
 
 
-def quiet(_):
-    pass
-
-
-class StopAfter:
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def __call__(self, line):
-        if line.startswith("epoch %d," % self.epoch):
-            raise KeyboardInterrupt
 
 
 def test_val_split_is_disjoint_per_class_and_seeded():
