@@ -17,14 +17,11 @@ the one rule for which files of a folder are images (hidden files and macOS's
 ``predict`` all list folders through it.
 """
 import os
-import zlib
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from ..errors import UserError
 from ..imageio import IMAGE_EXTENSIONS, is_image_file
-from .split import carve_validation, find_val_folder
+from .split import carve_validation, find_val_folder, hold_out
 
 __all__ = [
     "IMAGE_EXTENSIONS", "DEFAULT_SPLIT", "TRAIN_TEST", "SINGLE", "DataWarning", "BadFile",
@@ -341,19 +338,12 @@ def split_files(files, split, seed=0):
         raise UserError("split must be between 0 and 1 (the fraction held out for "
                         "testing, e.g. 0.2), got %g" % split)
     seed = 0 if seed is None else int(seed)
-    train, test = {}, {}
-    for name, paths in files.items():
-        paths = sorted(paths)
-        if len(paths) < 2:
-            raise UserError("class %r has %d image: at least 2 are needed to split it into "
-                            "train and test" % (name, len(paths)))
-        n_test = min(max(int(round(len(paths) * split)), 1), len(paths) - 1)
-        key = zlib.crc32(("%d/%s" % (seed, name)).encode("utf-8", "surrogateescape"))
-        order = np.random.RandomState(key).permutation(len(paths))
-        held = set(order[:n_test].tolist())
-        test[name] = [p for i, p in enumerate(paths) if i in held]
-        train[name] = [p for i, p in enumerate(paths) if i not in held]
-    return train, test
+
+    def too_few(name, n):
+        return ("class %r has %d image: at least 2 are needed to split it into train and test"
+                % (name, n))
+
+    return hold_out(files, split, "%d/" % seed, too_few)
 
 
 def is_hidden(name):

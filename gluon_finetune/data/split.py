@@ -70,16 +70,49 @@ def carve_validation(files, fraction, seed=0):
         raise UserError("--val-split must be between 0 and 1 (the fraction of each class's training "
                         "images held out for validation, e.g. 0.1), got %g" % fraction)
     seed = 0 if seed is None else int(seed)
-    train, val = {}, {}
-    for name, paths in sorted(files.items()):
+
+    def too_few(name, n):
+        return ("--val-split: class %r has %d training image%s; at least 2 are needed to keep one "
+                "for training and one for validation (add images, or give a val/ folder)"
+                % (name, n, "" if n == 1 else "s"))
+
+    return hold_out(dict(sorted(files.items())), fraction, "val/%d/" % seed, too_few)
+
+
+def hold_out(files, fraction, key_prefix, too_few):
+    """Split each class's files into kept and held-out parts by a seeded fraction.
+
+    The one stratified draw behind the test split (:func:`gluon_finetune.data.split_files`)
+    and the validation split (:func:`carve_validation`). Each class is shuffled
+    by its own generator, seeded from ``key_prefix`` + the class name, so adding
+    a class does not move the files of the others; a class of ``n`` files holds
+    out ``round(n * fraction)``, at least one and at most ``n - 1``. Both sides
+    come back sorted by name, in the order of ``files``.
+
+    Parameters
+    ----------
+    files : dict
+        ``{class: [path, ...]}``.
+    fraction : float
+        ``0 < fraction < 1`` (checked by the caller, whose option it is).
+    key_prefix : str
+        Distinguishes the draws of different splits with the same seed.
+    too_few : callable
+        ``too_few(name, n)`` -> the message for a class of fewer than 2 files.
+
+    Returns
+    -------
+    (dict, dict)
+        Kept and held-out ``{class: [path, ...]}``; disjoint.
+    """
+    kept, held_out_files = {}, {}
+    for name, paths in files.items():
         paths = sorted(paths)
         if len(paths) < 2:
-            raise UserError("--val-split: class %r has %d training image%s; at least 2 are needed to "
-                            "keep one for training and one for validation (add images, or give a "
-                            "val/ folder)" % (name, len(paths), "" if len(paths) == 1 else "s"))
-        n_val = min(max(int(round(len(paths) * fraction)), 1), len(paths) - 1)
-        key = zlib.crc32(("val/%d/%s" % (seed, name)).encode("utf-8", "surrogateescape"))
-        held = set(np.random.RandomState(key).permutation(len(paths))[:n_val].tolist())
-        val[name] = [p for i, p in enumerate(paths) if i in held]
-        train[name] = [p for i, p in enumerate(paths) if i not in held]
-    return train, val
+            raise UserError(too_few(name, len(paths)))
+        n_held = min(max(int(round(len(paths) * fraction)), 1), len(paths) - 1)
+        key = zlib.crc32((key_prefix + name).encode("utf-8", "surrogateescape"))
+        held = set(np.random.RandomState(key).permutation(len(paths))[:n_held].tolist())
+        held_out_files[name] = [p for i, p in enumerate(paths) if i in held]
+        kept[name] = [p for i, p in enumerate(paths) if i not in held]
+    return kept, held_out_files
