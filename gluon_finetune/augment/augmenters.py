@@ -76,6 +76,22 @@ def _check_unit(name, value, top=1.0):
     return value
 
 
+def check_scale_ratio(what, scale, ratio):
+    """``(scale, ratio)`` of a random box as float pairs, or a UserError naming ``what``.
+
+    ``scale`` bounds the box's area as a fraction of the image's (0 < min <= max <= 1),
+    ``ratio`` its aspect ratio (0 < min <= max): the random-resized crop's and
+    random erasing's parameters alike.
+    """
+    lo, hi = (float(v) for v in scale)
+    if not 0.0 < lo <= hi <= 1.0:
+        raise UserError("%s scale must satisfy 0 < min <= max <= 1, got %g-%g" % (what, lo, hi))
+    rlo, rhi = (float(v) for v in ratio)
+    if not 0.0 < rlo <= rhi:
+        raise UserError("%s ratio must satisfy 0 < min <= max, got %g-%g" % (what, rlo, rhi))
+    return (lo, hi), (rlo, rhi)
+
+
 class VerticalFlipAug(image.Augmenter):
     """Flip an image upside down with probability ``p`` (``mxnet.image`` has no such augmenter).
 
@@ -119,13 +135,8 @@ class RandomResizedCropAug(image.Augmenter):
     def __init__(self, size, scale=RESIZED_CROP_SCALE, ratio=RESIZED_CROP_RATIO, interp=1):
         self.size = _size_pair(size)
         super().__init__(size=list(self.size), scale=list(scale), ratio=list(ratio), interp=interp)
-        lo, hi = (float(v) for v in scale)
-        if not 0.0 < lo <= hi <= 1.0:
-            raise UserError("resized crop scale must satisfy 0 < min <= max <= 1, got %g-%g" % (lo, hi))
-        rlo, rhi = (float(v) for v in ratio)
-        if not 0.0 < rlo <= rhi:
-            raise UserError("resized crop ratio must satisfy 0 < min <= max, got %g-%g" % (rlo, rhi))
-        self.scale, self.ratio, self.interp = (lo, hi), (rlo, rhi), interp
+        self.scale, self.ratio = check_scale_ratio("resized crop", scale, ratio)
+        self.interp = interp
 
     def get_region(self, height, width):
         """Draw the crop box ``(x0, y0, w, h)`` for an image of the given size."""

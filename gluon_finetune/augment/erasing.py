@@ -22,7 +22,7 @@ import numpy as np
 
 from ..constants import IMAGENET_MEAN
 from ..errors import UserError
-from .augmenters import NumpyAugmenter, _check_unit
+from .augmenters import NumpyAugmenter, _check_unit, check_scale_ratio
 
 #: ImageNet's mean colour as uint8: what 0 is after normalisation.
 MEAN_FILL = tuple(int(round(m * 255)) for m in IMAGENET_MEAN)
@@ -66,13 +66,7 @@ class RandomErasingAug(NumpyAugmenter):
 
     def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0):
         self.p = _check_unit("erasing probability", p)
-        lo, hi = (float(v) for v in scale)
-        if not 0.0 < lo <= hi <= 1.0:
-            raise UserError("erasing scale must satisfy 0 < min <= max <= 1, got %g-%g" % (lo, hi))
-        rlo, rhi = (float(v) for v in ratio)
-        if not 0.0 < rlo <= rhi:
-            raise UserError("erasing ratio must satisfy 0 < min <= max, got %g-%g" % (rlo, rhi))
-        self.scale, self.ratio = (lo, hi), (rlo, rhi)
+        self.scale, self.ratio = check_scale_ratio("erasing", scale, ratio)
         self.value = _check_value(value)
         super().__init__(p=self.p, scale=list(self.scale), ratio=list(self.ratio),
                          value=list(self.value) if isinstance(self.value, tuple) else self.value)
