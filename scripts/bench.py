@@ -20,7 +20,7 @@ always). ``int8`` is deployment speed: inference at batch 64 and 224 px and the 
 one picture (batch 1; median and p95 ms of the network call) for float32, float32 fused by
 oneDNN (``predict.fuse_network``), bfloat16 ``--amp`` (in a child process) and INT8
 (``quantize.quantize_network``, calibrated on 64 of the folder's training images; with the
-default ``--keep-float stage1`` and with ``first-conv``), beside
+default ``--keep-float output`` and with ``first-conv`` and ``stage1``), beside
 the peer's ``infer``, ``infer_bf16``, ``infer_int8`` and ``infer_latency``. ``amp`` repeats the hybridized training steps and inference with ``--amp``
 (bfloat16 mixed precision on a CPU that has it) in a child process, since AMP
 rewrites MXNet's operators for the rest of a process; the peer runs its bfloat16
@@ -405,7 +405,7 @@ def bench_int8(res, args, root):
         plain.hybridize()
         tag = INT8_TAG + ("" if keep == quantize.DEFAULT_KEEP_FLOAT else " " + keep)
         nets[tag] = quantize.quantize_network(plain, loader, "naive",
-                                              quantize.excluded_layers(plain, keep))
+                                              quantize.excluded_layers(plain, keep))[0]
     for tag, net in nets.items():
         if tag or "infer" not in args.only:  # the infer section measured plain float32 already
             _timed_infer(res, args, net, tag)

@@ -43,11 +43,12 @@ def test_calibration_reports_excluded_layers_and_uses_only_training_images(int8_
     train = os.path.join(tiny_hotdog, "train") + os.sep
     assert len(files) == 32 and all(f.startswith(train) for f in files)
     assert not set(files) & set(hotdog_test_files(tiny_hotdog))
-    # The first convolution and the output layer stay float32, each with its reason.
-    # The first convolution, the first stage and the output layer stay float32 (--keep-float stage1).
-    kept = sorted(record["excluded_layers"])
-    assert len(kept) == 6 and kept[0].endswith("_conv0_fwd") and kept[1].endswith("_dense0_fwd")
-    assert all("_stage1_conv" in name for name in kept[2:]), kept
+    # Only the output layer stays float32 (--keep-float output), with its reason; the first
+    # block's sum, whose shortcut is the stem's pooled ReLU (uint8), was repaired.
+    [(kept, why)] = record["excluded_layers"].items()
+    assert kept.endswith("_dense0_fwd") and "logits" in why
+    [fix] = record["signed_sum_inputs"]
+    assert fix["shortcut"].endswith("_pool0_fwd") and fix["range"] > 0
     assert record["agreement_on_calibration"]["labels"] >= 0.9
     assert os.path.isfile(q.symbol_file) and os.path.isfile(q.params_file)
     assert os.path.dirname(q.folder) == os.path.join(model.path, "int8")

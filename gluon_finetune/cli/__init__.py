@@ -126,10 +126,11 @@ def add_int8_options(parser, flag=True):
     parser.add_argument("--calib-mode", default="naive", metavar="naive|entropy",
                         help="layer ranges from min/max (naive) or minimal KL divergence "
                              "(entropy, slower) (default: naive)")
-    parser.add_argument("--keep-float", default="stage1", metavar="stage1|first-conv",
-                        help="layers left in float32 besides the output: the first convolution "
-                             "and the first stage (more accurate), or the first convolution "
-                             "only (faster) (default: stage1)")
+    parser.add_argument("--keep-float", default="output", metavar="output|first-conv|stage1",
+                        help="layers left in float32: only the output layer (output), also the "
+                             "first convolution (first-conv), or also the first stage (stage1); "
+                             "more float32 is slower and, on the demo run, no more accurate "
+                             "(default: output)")
 
 
 def check_int8_args(args):
