@@ -313,8 +313,8 @@ def quantize_network(net, loader, calib_mode=DEFAULT_CALIB_MODE, exclude=(), ctx
 
 def _hybridize(net):
     """Static memory and shapes: a fixed input shape (one picture at a time, or full batches)
-    then runs without re-planning the graph; batch-1 latency was 3x lower than with
-    ``static_alloc`` alone (docs/bench/int8-*.jsonl)."""
+    then runs without re-planning the graph; batch-1 latency was 4x lower than with
+    ``static_alloc`` alone (docs/bench/int8-static-shape-latency.txt)."""
     net.hybridize(static_alloc=True, static_shape=True)
 
 

@@ -1,6 +1,7 @@
 """scripts/bench.py runs, measures the library's code paths and prints its records (no timing asserts)."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -81,3 +82,16 @@ def test_replay_of_the_published_policy_pipeline_rounds():
             line = [ln for ln in proc.stdout.splitlines() if ln.startswith("policy_pipeline")
                     and "%s, 2 workers" % words in ln]
             assert line and float(line[0].split("workers")[1].split()[2].rstrip("x")) > 0, proc.stdout
+
+
+def test_replay_of_the_published_int8_rounds():
+    # The README's deployment table comes from these records: the INT8 row's ratio is the
+    # median of our rounds over the median of the peer's INT8 rounds.
+    proc = run_bench("--replay", os.path.join(ROOT, "docs", "bench", "int8-quiet-3rounds.jsonl"))
+    assert proc.returncode == 0, proc.stderr
+    rows = [re.match(r"infer\s+(.+?)\s{2,}([\d.]+)\s+([\d.]+)\s+([\d.]+x)", ln)
+            for ln in proc.stdout.splitlines()]
+    [(ours, peer, ratio)] = [m.groups()[1:] for m in rows if m and m.group(1) == "224 px, batch 64, INT8"]
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    assert "**%s / %s INT8 (%s)**" % (ours, peer, ratio) in readme

@@ -178,3 +178,24 @@ def test_fused_float32_gives_the_same_probabilities(run_dir, tiny_hotdog):
     assert fused.net._backend == "MKLDNN"  # really partitioned
     np.testing.assert_allclose(fused.probabilities(paths), plain, atol=1e-5)
     np.testing.assert_allclose(fused.probabilities(paths[:1]), plain[:1], atol=1e-5)  # batch 1
+
+
+def test_int8_accuracy_script_writes_one_line_per_choice(int8_run, run_dir, tiny_hotdog, tmp_path):
+    out = tmp_path / "acc.jsonl"
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts",
+                          "int8_accuracy.py")
+    proc = subprocess.run([sys.executable, script, run_dir, tiny_hotdog, "--keep-float", "output",
+                           "--jsonl", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    with open(out) as f:
+        int8, fused = [json.loads(line) for line in f]
+    assert proc.stdout.splitlines() == [json.dumps(int8), json.dumps(fused)]
+    assert int8["keep_float"] == "output" and int8["images"] == 16
+    assert int8["agreement"] >= MIN_AGREEMENT
+    assert [n.endswith("_dense0_fwd") for n in int8["float32_layers"]] == [True]
+    assert fused["bench"] == "fused_accuracy" and fused["agreement"] == 1.0
+    assert fused["max_probability_difference"] < 1e-4
+    bad = subprocess.run([sys.executable, script, run_dir, tiny_hotdog, "--keep-float", "none"],
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and "unknown --keep-float" in bad.stderr
+    assert "Traceback" not in bad.stderr
