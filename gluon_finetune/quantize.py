@@ -445,6 +445,10 @@ def quantize_run(predictor, calib_data=None, calib_images=None, calib_mode=DEFAU
     }
     if cache:
         folder = _store(qnet, record, root, key, loader)
+    if fixed:
+        log("converted the unsigned shortcut of %d fused residual sum%s to int8 (MXNet 1.9.1 "
+            "would drop the sum's negative values: see gluon_finetune.int8_graph)"
+            % (len(fixed), "" if len(fixed) == 1 else "s"))
     log("INT8 labels agree with float32 on %.1f%% of the calibration images"
         % (100 * record["agreement_on_calibration"]["labels"]))
     return Quantized(wrap(qnet), record, folder if cache else None, cached=False)
