@@ -76,6 +76,21 @@ def _check_unit(name, value, top=1.0):
     return value
 
 
+def random_box_sides(area, scale, ratio, tries=10):
+    """Up to ``tries`` draws of a random box's two sides, torchvision's way.
+
+    Each draw takes an area fraction uniformly from ``scale`` and an aspect ratio
+    log-uniformly from ``ratio``, and yields ``(round(sqrt(a * r)), round(sqrt(a / r)))``
+    for box area ``a`` and ratio ``r``: (width, height) for RandomResizedCrop,
+    (height, width) for RandomErasing. The caller keeps the first that fits.
+    """
+    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
+    for _ in range(tries):
+        target = area * random.uniform(*scale)
+        aspect = math.exp(random.uniform(log_lo, log_hi))
+        yield int(round(math.sqrt(target * aspect))), int(round(math.sqrt(target / aspect)))
+
+
 def check_scale_ratio(what, scale, ratio):
     """``(scale, ratio)`` of a random box as float pairs, or a UserError naming ``what``.
 
@@ -140,13 +155,7 @@ class RandomResizedCropAug(image.Augmenter):
 
     def get_region(self, height, width):
         """Draw the crop box ``(x0, y0, w, h)`` for an image of the given size."""
-        area = height * width
-        log_lo, log_hi = math.log(self.ratio[0]), math.log(self.ratio[1])
-        for _ in range(10):
-            target = area * random.uniform(*self.scale)
-            aspect = math.exp(random.uniform(log_lo, log_hi))
-            w = int(round(math.sqrt(target * aspect)))
-            h = int(round(math.sqrt(target / aspect)))
+        for w, h in random_box_sides(height * width, self.scale, self.ratio):
             if 0 < w <= width and 0 < h <= height:
                 return random.randint(0, width - w), random.randint(0, height - h), w, h
         in_ratio = float(width) / float(height)

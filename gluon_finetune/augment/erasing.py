@@ -15,14 +15,13 @@ drawn exactly as torchvision draws it; what differs is the meaning of ``value``:
   which covers about the same range of colours).
 - a grey level or an (R, G, B) triple fills with that colour.
 """
-import math
 import random
 
 import numpy as np
 
 from ..constants import IMAGENET_MEAN
 from ..errors import UserError
-from .augmenters import NumpyAugmenter, _check_unit, check_scale_ratio
+from .augmenters import NumpyAugmenter, _check_unit, check_scale_ratio, random_box_sides
 
 #: ImageNet's mean colour as uint8: what 0 is after normalisation.
 MEAN_FILL = tuple(int(round(m * 255)) for m in IMAGENET_MEAN)
@@ -73,13 +72,7 @@ class RandomErasingAug(NumpyAugmenter):
 
     def get_box(self, height, width):
         """Draw the box ``(y0, x0, h, w)``, or None when ten draws do not fit."""
-        area = height * width
-        log_lo, log_hi = math.log(self.ratio[0]), math.log(self.ratio[1])
-        for _ in range(10):
-            target = area * random.uniform(*self.scale)
-            aspect = math.exp(random.uniform(log_lo, log_hi))
-            h = int(round(math.sqrt(target * aspect)))
-            w = int(round(math.sqrt(target / aspect)))
+        for h, w in random_box_sides(height * width, self.scale, self.ratio):
             if h < height and w < width:
                 return random.randint(0, height - h), random.randint(0, width - w), h, w
         return None
