@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from ..errors import UserError
 from ..imageio import IMAGE_EXTENSIONS, is_image_file
-from .split import carve_validation, find_val_folder, hold_out
+from .split import carve_validation, check_fraction, find_val_folder, hold_out
 
 __all__ = [
     "IMAGE_EXTENSIONS", "DEFAULT_SPLIT", "TRAIN_TEST", "SINGLE", "DataWarning", "BadFile",
@@ -330,13 +330,7 @@ def split_files(files, split, seed=0):
     (dict, dict)
         ``{class: [path, ...]}`` for train and for test; disjoint.
     """
-    try:
-        split = float(split)
-    except (TypeError, ValueError):
-        raise UserError("split must be a number between 0 and 1, got %r" % (split,)) from None
-    if not 0.0 < split < 1.0:
-        raise UserError("split must be between 0 and 1 (the fraction held out for "
-                        "testing, e.g. 0.2), got %g" % split)
+    split = check_fraction(split, "split", "the fraction held out for testing, e.g. 0.2")
     seed = 0 if seed is None else int(seed)
 
     def too_few(name, n):

@@ -62,13 +62,8 @@ def carve_validation(files, fraction, seed=0):
     UserError
         A fraction outside (0, 1), or a class with fewer than 2 training images.
     """
-    try:
-        fraction = float(fraction)
-    except (TypeError, ValueError):
-        raise UserError("--val-split must be a number between 0 and 1, got %r" % (fraction,)) from None
-    if not 0.0 < fraction < 1.0:
-        raise UserError("--val-split must be between 0 and 1 (the fraction of each class's training "
-                        "images held out for validation, e.g. 0.1), got %g" % fraction)
+    fraction = check_fraction(fraction, "--val-split", "the fraction of each class's training "
+                              "images held out for validation, e.g. 0.1")
     seed = 0 if seed is None else int(seed)
 
     def too_few(name, n):
@@ -77,6 +72,18 @@ def carve_validation(files, fraction, seed=0):
                 % (name, n, "" if n == 1 else "s"))
 
     return hold_out(dict(sorted(files.items())), fraction, "val/%d/" % seed, too_few)
+
+
+def check_fraction(value, option, meaning):
+    """``value`` as a float strictly between 0 and 1, or a UserError naming ``option`` and,
+    for a number out of range, saying what it means."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise UserError("%s must be a number between 0 and 1, got %r" % (option, value)) from None
+    if not 0.0 < value < 1.0:
+        raise UserError("%s must be between 0 and 1 (%s), got %g" % (option, meaning, value))
+    return value
 
 
 def hold_out(files, fraction, key_prefix, too_few):
