@@ -6,11 +6,11 @@ cannot load; training would fail deep inside the first operator or hang. The
 capability is checked up front and such a GPU is refused with a message.
 """
 import ctypes
-import functools
 
 import mxnet as mx
 from mxnet import gluon
 
+from . import capability
 from .errors import UserError
 
 #: Compute capabilities the mxnet-cu112 1.9.1 wheel has kernels for (major, minor).
@@ -114,33 +114,6 @@ def check_contexts(contexts):
     return contexts
 
 
-#: CPU features that give oneDNN native bfloat16 matrix products (Zen 4, Cooper Lake, Sapphire
-#: Rapids and newer). Without them oneDNN emulates bfloat16, slower than float32.
-BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
-
-
-@functools.lru_cache(maxsize=None)
-def cpu_flags(path="/proc/cpuinfo"):
-    """The CPU's feature flags as a frozenset (Linux), or None where they cannot be read.
-
-    Read once per process: the flags do not change while it runs.
-    """
-    try:
-        with open(path) as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return None
-
-
-def cpu_has_bf16():
-    """Whether the CPU says it has native bfloat16 instructions (False when unknown)."""
-    flags = cpu_flags()
-    return bool(flags and flags & set(BF16_CPU_FLAGS))
-
-
 def amp_dtype(contexts):
     """The low-precision type ``--amp`` computes in on ``contexts``.
 
@@ -159,13 +132,16 @@ def amp_dtype(contexts):
     if kinds != {"cpu"}:
         raise UserError("--amp needs one kind of device (float16 on GPUs, bfloat16 on the CPU), "
                         "but --ctx names %s; pick GPUs or the CPU" % describe(contexts))
-    if not cpu_has_bf16():
+    if not capability.has_bf16():
         raise UserError("--amp on the CPU computes in bfloat16, which needs a CPU with %s "
                         "(AMD Zen 4, Intel Cooper Lake or Sapphire Rapids and newer); %s, and "
-                        "MXNet would emulate bfloat16 more slowly than float32. Drop --amp to "
-                        "run in float32, or pass --ctx gpu on a machine with a GPU."
-                        % (" or ".join(BF16_CPU_FLAGS),
-                           "this CPU does not list them in /proc/cpuinfo" if cpu_flags() is not None
+                        "MXNet 1.9.1's oneDNN has no bfloat16 convolution without them (or "
+                        "emulates it more slowly than float32). Drop --amp to run in float32, "
+                        "or pass --ctx gpu on a machine with a GPU (`gluon-finetune doctor` "
+                        "says what this machine can run)."
+                        % (" or ".join(capability.BF16_CPU_FLAGS),
+                           "this CPU does not list them in %s" % capability.cpuinfo_path()
+                           if capability.cpu_flags() is not None
                            else "this system does not say whether its CPU has them"))
     return "bfloat16"
 

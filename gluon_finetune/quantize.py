@@ -53,7 +53,7 @@ import warnings
 
 import numpy as np
 
-from . import devices, int8_graph
+from . import capability, int8_graph
 from .data import SINGLE, TRAIN_TEST, find_layout, list_images, scan_folder
 from .errors import UserError, first_line
 from .fsutil import read_json, write_json
@@ -73,8 +73,6 @@ QUANTIZE_MODE = "smart"
 #: gave the unsigned first shortcut (the stem's ReLU output stays uint8), so no cure for it.
 QUANTIZED_DTYPE = "auto"
 GRANULARITY = "channel-wise"
-#: CPU flags of the instructions oneDNN's INT8 kernels are fast with.
-INT8_CPU_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 #: The cache folder inside a run, and the layout version of what it holds.
 CACHE_FOLDER = "int8"
 CACHE_VERSION = 2  # 2: the signed-sum repair (int8_graph)
@@ -134,11 +132,11 @@ def int8_speed_note(flags=None):
     oneDNN still runs INT8 without them (with AVX2 or AVX-512 multiply-adds), so
     it works, but it may not be faster than float32.
     """
-    flags = devices.cpu_flags() if flags is None else flags
-    if flags is None or set(INT8_CPU_FLAGS) & set(flags):
+    if capability.has_int8_speedup(flags) is not False:
         return None
-    return ("this CPU has no VNNI or AMX INT8 instructions (%s in /proc/cpuinfo): INT8 "
-            "inference works but may not be faster than float32" % " / ".join(INT8_CPU_FLAGS))
+    return ("this CPU has no VNNI or AMX INT8 instructions (%s in %s): INT8 inference "
+            "works but may not be faster than float32"
+            % (" / ".join(capability.INT8_CPU_FLAGS), capability.cpuinfo_path()))
 
 
 def check_calib_options(calib_mode=DEFAULT_CALIB_MODE, calib_images=None,

@@ -34,8 +34,8 @@ import time
 import mxnet as mx
 from mxnet import autograd, gluon
 
+from . import capability, devices, model, recipes, schedules, selection, stages, threads
 from . import data as data_mod
-from . import devices, model, recipes, schedules, selection, stages, threads
 from .augment import mix as batchmix
 from .augment import spec as augspec
 from .config import TrainConfig
@@ -144,7 +144,7 @@ def fit(config, log=print):
             "on the test set, an optimistic estimate")
     if config.recipe != "book":
         log("recipe %s: %s" % (config.recipe, recipes.describe(config.recipe, config)))
-    if not config.amp and {c.device_type for c in ctxs} == {"cpu"} and devices.cpu_has_bf16():
+    if not config.amp and {c.device_type for c in ctxs} == {"cpu"} and capability.has_bf16():
         log("tip: this CPU computes bfloat16 natively: --amp trains faster on large images, "
             "with float32 weights (README: Fine-tuning, mixed precision)")
     return _train_epochs(config, run, net, data, ctxs, 0, [], log, cluster=cluster)

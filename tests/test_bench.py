@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from gluon_finetune.devices import cpu_has_bf16
+from gluon_finetune.capability import has_bf16
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "scripts", "bench.py")
@@ -52,7 +52,7 @@ def test_amp_section_runs_the_steps_in_bfloat16_in_a_child_process(tiny_hotdog):
     variants = {(r["bench"], r["variant"]) for r in records if "variant" in r}
     assert {("train_step", "64 px, hybridized"), ("infer", "224 px, batch 8")} <= variants
     amp = {("train_step", "64 px, hybridized, bf16 --amp"), ("infer", "224 px, batch 8, bf16 --amp")}
-    if cpu_has_bf16():
+    if has_bf16():
         assert amp <= variants
         assert "bfloat16 mixed precision; the peer under bfloat16 autocast" in proc.stderr
     else:  # the float32 sections still ran; the table says why amp did not

@@ -8,9 +8,9 @@ import time
 
 import numpy as np
 
-from gluon_finetune.devices import cpu_has_bf16
+from gluon_finetune.capability import CPUINFO_VARIABLE, has_bf16
 
-from conftest import assert_user_error, run_cli
+from conftest import AVX2_FLAGS, assert_user_error, run_cli, write_cpuinfo
 
 TINY = ["--epochs", "2", "--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet"]
 
@@ -51,7 +51,7 @@ def test_train_prints_the_books_lines_and_writes_the_run(tiny_hotdog, tiny_sourc
     # On a CPU with bfloat16 instructions the log points at --amp; elsewhere it does not.
     tips = [l for l in lines if l.startswith("tip:")]
     assert tips == (["tip: this CPU computes bfloat16 natively: --amp trains faster on large images, "
-                     "with float32 weights (README: Fine-tuning, mixed precision)"] if cpu_has_bf16() else [])
+                     "with float32 weights (README: Fine-tuning, mixed precision)"] if has_bf16() else [])
 
 
 def test_sigkill_leaves_a_loadable_checkpoint_and_resume_finishes(tiny_hotdog, tiny_source, tmp_path):
@@ -156,10 +156,16 @@ def test_cache_features_run_evaluates_like_any_run(tiny_hotdog, tiny_source, tmp
 
 
 def test_amp_on_the_cpu_trains_in_bfloat16_where_the_cpu_has_it(tiny_hotdog, tiny_source, tmp_path):
+    # On any CPU: a process told its CPU is an AVX2 one refuses --amp, and writes nothing.
     out = tmp_path / "r"
-    proc = run_cli("train", "--data", tiny_hotdog, "--weights", tiny_source, "--amp", "--ctx", "cpu",
-                   "--out", out, *TINY)
-    if not cpu_has_bf16():  # this machine takes the other branch: a clear refusal, nothing written
+    args = ("train", "--data", tiny_hotdog, "--weights", tiny_source, "--amp", "--ctx", "cpu",
+            "--out", out, *TINY)
+    fake = run_cli(*args, env={CPUINFO_VARIABLE: write_cpuinfo(tmp_path, AVX2_FLAGS)})
+    assert_user_error(fake, "--amp", "bfloat16", "avx512_bf16", "does not list them", "Drop --amp")
+    assert not out.exists()
+    # This CPU, as it is.
+    proc = run_cli(*args)
+    if not has_bf16():  # this machine takes the other branch: a clear refusal, nothing written
         assert_user_error(proc, "--amp", "bfloat16", "avx512_bf16", "Drop --amp")
         assert not out.exists()
         return

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from test_export import SYMBOL_SCRIPT, hotdog_test_files
 
-from gluon_finetune import quantize
+from gluon_finetune import capability, quantize
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.data import scan_folder
 from gluon_finetune.errors import UserError
@@ -23,7 +23,7 @@ from gluon_finetune.evaluate import evaluate_run
 from gluon_finetune.export import export_run
 from gluon_finetune.predict import load_run
 
-from conftest import assert_user_error, run_cli
+from conftest import AVX2_FLAGS, assert_user_error, run_cli, write_cpuinfo
 
 #: The stated rate: on the 16 test images INT8 gives float32's label to at least 15.
 MIN_AGREEMENT = 15 / 16
@@ -152,6 +152,7 @@ def test_bad_calibration_folder_and_too_few_images_are_refused(run_dir, tiny_hot
         quantize.check_int8_context(mx.gpu(0))
     assert "may not be faster" in quantize.int8_speed_note(frozenset({"avx2", "fma"}))
     assert quantize.int8_speed_note(frozenset({"avx512f", "avx512_vnni"})) is None
+    assert quantize.int8_speed_note(frozenset({"avx2", "avx_vnni"})) is None  # Alder Lake
 
 
 def test_cli_predict_int8_with_latency_and_a_bad_calib_folder(int8_run, run_dir, tiny_hotdog,
@@ -166,9 +167,14 @@ def test_cli_predict_int8_with_latency_and_a_bad_calib_folder(int8_run, run_dir,
     assert "INT8 network from the cache" in proc.stderr
     assert "latency, one image at a time (INT8, 5 calls" in proc.stderr
     assert "median" in proc.stderr and "p95" in proc.stderr
+    # The speed note follows what the capability check says of this CPU...
+    assert ("no VNNI or AMX INT8 instructions" in proc.stderr) == (not capability.has_int8_speedup())
+    # ...and a process told its CPU is an AVX2 one prints it, before the error of a bad folder.
     proc = run_cli("evaluate", run_dir, "--data", tiny_hotdog, "--int8", "--calib-data",
-                   tmp_path / "nowhere", "--out", tmp_path / "eval")
+                   tmp_path / "nowhere", "--out", tmp_path / "eval",
+                   env={capability.CPUINFO_VARIABLE: write_cpuinfo(tmp_path, AVX2_FLAGS)})
     assert_user_error(proc, "--calib-data", "nowhere", "is not a folder")
+    assert "note: this CPU has no VNNI" in proc.stderr
 
 
 def test_fused_float32_gives_the_same_probabilities(run_dir, tiny_hotdog):

@@ -10,10 +10,12 @@ import pytest
 from mxnet import autograd, gluon
 from run_helpers import StopAfter, quiet
 
-from gluon_finetune import devices, features, model
+from gluon_finetune import capability, devices, features, model
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.errors import UserError
 from gluon_finetune.train import fit, load_data, make_trainer, resume
+
+from conftest import AVX2_FLAGS, write_cpuinfo
 
 TINY = dict(epochs=2, batch_size=8, image_size=32, seed=3, quiet=True)
 
@@ -234,11 +236,12 @@ def test_resume_with_loader_workers_gives_the_same_numbers(tiny_hotdog, tmp_path
 
 def test_amp_is_refused_on_a_cpu_without_bfloat16_before_anything_is_written(tiny_hotdog, tmp_path,
                                                                              monkeypatch):
-    # The CPU's flags are the one input that cannot be changed on a real machine.
-    monkeypatch.setattr(devices, "cpu_flags", lambda: {"fpu", "avx2", "avx512f"})
+    # The capability check reads a fake /proc/cpuinfo: an AVX-512 CPU without bfloat16.
+    monkeypatch.setenv(capability.CPUINFO_VARIABLE,
+                       write_cpuinfo(tmp_path, "fpu avx2 fma avx512f avx512_vnni"))
     out = tmp_path / "run"
     with pytest.raises(UserError, match="--amp on the CPU computes in bfloat16.*avx512_bf16 or "
-                                        "amx_bf16.*does not list them"):
+                                        "amx_bf16.*does not list them in .*cpuinfo"):
         fit(TrainConfig(data=tiny_hotdog, out=str(out), amp=True, **TINY), log=quiet)
     assert not out.exists()
 
@@ -247,15 +250,12 @@ def test_amp_dtype_follows_the_devices(tmp_path, monkeypatch):
     assert devices.amp_dtype([mx.gpu(0), mx.gpu(1)]) == "float16"
     with pytest.raises(UserError, match="one kind of device.*cpu\\(0\\), gpu\\(0\\)"):
         devices.amp_dtype([mx.cpu(0), mx.gpu(0)])
-    # cpu_flags reads the flags line of a cpuinfo file, and None when there is none
-    info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nflags\t\t: fpu avx512f amx_bf16 amx_tile\n\n")
-    flags = devices.cpu_flags(str(info))
-    assert {"fpu", "avx512f", "amx_bf16"} <= flags and "avx512_bf16" not in flags
-    assert devices.cpu_flags(str(tmp_path / "missing")) is None
-    monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
+    monkeypatch.setenv(capability.CPUINFO_VARIABLE, write_cpuinfo(tmp_path, "fpu avx512f amx_bf16"))
     assert devices.amp_dtype([mx.cpu()]) == "bfloat16"
-    monkeypatch.setattr(devices, "cpu_flags", lambda: None)
+    monkeypatch.setenv(capability.CPUINFO_VARIABLE, write_cpuinfo(tmp_path, AVX2_FLAGS))
+    with pytest.raises(UserError, match="does not list them"):
+        devices.amp_dtype([mx.cpu()])
+    monkeypatch.setenv(capability.CPUINFO_VARIABLE, str(tmp_path / "missing"))
     with pytest.raises(UserError, match="does not say whether its CPU has them"):
         devices.amp_dtype([mx.cpu()])
 
@@ -287,6 +287,8 @@ print(json.dumps({"epochs": out, "acc": accuracy(net, data.test, [mx.cpu()]),
 """
 
 
+@pytest.mark.skipif(not capability.has_bf16(), reason="bfloat16 execution: %s"
+                    % capability.missing("bf16"))
 def test_amp_training_code_runs_with_bfloat16_on_the_cpu(tiny_hotdog, tiny_source):
     proc = subprocess.run([sys.executable, "-c", AMP_SCRIPT, tiny_hotdog, tiny_source],
                           capture_output=True, text=True, timeout=300)
