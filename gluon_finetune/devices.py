@@ -73,8 +73,8 @@ def gpu_count():
         return 0
 
 
-def compute_capability(device_id):
-    """(major, minor) of GPU ``device_id`` from the CUDA driver, or None when unknown."""
+def _cuda_driver():
+    """The CUDA driver library, initialised, or None (no driver, or it refuses to start)."""
     for name in ("libcuda.so.1", "libcuda.so", "libcuda.dylib", "nvcuda.dll"):
         try:
             cuda = ctypes.CDLL(name)
@@ -83,8 +83,35 @@ def compute_capability(device_id):
             continue
     else:
         return None
+    return cuda if cuda.cuInit(0) == 0 else None
+
+
+def driver_gpus():
+    """``[(name, (major, minor) or None), ...]`` of every GPU the CUDA driver sees.
+
+    Asks the driver, not MXNet, so that it also answers with the CPU wheel
+    installed or a GPU the wheel has no kernels for (``gluon-finetune doctor``).
+    """
+    cuda = _cuda_driver()
+    count = ctypes.c_int()
+    if cuda is None or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return []
+    gpus = []
+    for index in range(count.value):
+        device, name = ctypes.c_int(), ctypes.create_string_buffer(256)
+        if cuda.cuDeviceGet(ctypes.byref(device), index) != 0:
+            continue
+        cuda.cuDeviceGetName(name, 256, device)
+        gpus.append((name.value.decode(errors="replace") or "GPU %d" % index,
+                     compute_capability(index)))
+    return gpus
+
+
+def compute_capability(device_id):
+    """(major, minor) of GPU ``device_id`` from the CUDA driver, or None when unknown."""
+    cuda = _cuda_driver()
     major, minor, device = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
-    if cuda.cuInit(0) != 0 or cuda.cuDeviceGet(ctypes.byref(device), device_id) != 0:
+    if cuda is None or cuda.cuDeviceGet(ctypes.byref(device), device_id) != 0:
         return None
     # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75, _MINOR = 76 (cuda.h)
     if (cuda.cuDeviceGetAttribute(ctypes.byref(major), 75, device) != 0
@@ -93,12 +120,18 @@ def compute_capability(device_id):
     return major.value, minor.value
 
 
+def capability_supported(cc):
+    """Whether the installed wheel has kernels for compute capability ``cc`` (None: unknown)."""
+    if cc is None:
+        return None
+    lo, hi = SUPPORTED_CC
+    return lo <= tuple(cc) <= hi
+
+
 def check_capability(cc, device="gpu(0)"):
     """Raise :class:`UserError` when capability ``cc`` has no kernels in the installed wheel."""
-    if cc is None:
-        return
     lo, hi = SUPPORTED_CC
-    if not lo <= tuple(cc) <= hi:
+    if capability_supported(cc) is False:
         raise UserError(
             "%s has CUDA compute capability %d.%d, but the mxnet-cu112 1.9.1 wheel only carries "
             "kernels for %d.%d-%d.%d (and no PTX to compile for newer GPUs), so MXNet cannot run "

@@ -12,7 +12,8 @@ import warnings
 from .. import __version__
 
 # Order is the order shown in --help.
-COMMANDS = ["demo", "augment", "data", "train", "lr-find", "compare", "evaluate", "predict", "export", "launch"]
+COMMANDS = ["demo", "augment", "data", "train", "lr-find", "compare", "evaluate", "predict", "export",
+            "launch", "doctor"]
 
 DESCRIPTION = """\
 Fine-tune ImageNet-pretrained MXNet/Gluon networks on your own image folders.
@@ -30,6 +31,7 @@ Its steps, one sub-command each:
   predict   classify images with a trained run
   export    a run as MXNet symbol + params (or ONNX) for deployment
   launch    run training on several processes or machines (MXNet's parameter server)
+  doctor    versions, CPU flags, threads and GPUs: what this machine can run
 """
 
 EPILOG = """\
@@ -126,11 +128,12 @@ def add_int8_options(parser, flag=True):
     parser.add_argument("--calib-mode", default="naive", metavar="naive|entropy",
                         help="layer ranges from min/max (naive) or minimal KL divergence "
                              "(entropy, slower) (default: naive)")
-    parser.add_argument("--keep-float", default="output", metavar="output|first-conv|stage1",
+    parser.add_argument("--keep-float", default=None, metavar="output|first-conv|stage1",
                         help="layers left in float32: only the output layer (output), also the "
                              "first convolution (first-conv), or also the first stage (stage1); "
-                             "more float32 is slower and, on the demo run, no more accurate "
-                             "(default: output)")
+                             "on the demo run none is more accurate than another (default: "
+                             "output on a CPU with VNNI, first-conv without, which is faster "
+                             "there; `gluon-finetune doctor` says which)")
 
 
 def check_int8_args(args):
