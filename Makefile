@@ -8,6 +8,9 @@
 
 PYTHON ?= python3
 VENV   ?= .venv
+# pytest processes (pytest-xdist): the suite waits on `import mxnet` and on subprocesses
+# more than it computes, so two processes use two cores; set TEST_WORKERS=0 for one.
+TEST_WORKERS ?= 2
 BIN    := $(VENV)/bin
 # A separate deployment environment for the ONNX parity test: every onnxruntime
 # wheel for Python 3.11 needs numpy>=1.24, which MXNet 1.9.1 cannot import.
@@ -15,12 +18,15 @@ DEPLOY ?= .venv-deploy
 
 .PHONY: demo test clean-venv
 
+# The three environments of `make test` are independent: set them up side by side.
+MAKEFLAGS += -j3
+
 demo: $(VENV)/.installed-cpu
 	$(BIN)/gluon-finetune demo
 
 test: $(VENV)/.installed-test $(DEPLOY)/.installed $(VENV)/.chromium
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -50,6 +50,7 @@ import numpy as np
 
 from gluon_finetune import (
     augment,
+    capability,
     data,
     devices,
     features,
@@ -62,11 +63,13 @@ from gluon_finetune import (
 )
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.data import synthetic
-from gluon_finetune.errors import UserError
+from gluon_finetune.errors import UserError, first_line
 
 SECTIONS = ("decode", "pipeline", "policy_pipeline", "step", "infer", "head", "amp", "int8", "epoch",
             "book_epoch")
 AMP_TAG = ", bf16 --amp"
+#: The peer's bfloat16 sections, skipped with ours on a CPU without bfloat16 instructions.
+PEER_BF16 = ("train_step_bf16", "infer_bf16")
 FUSED_TAG = ", fused"
 INT8_TAG = ", INT8"
 #: The calibration images of the int8 section's INT8 network.
@@ -128,11 +131,14 @@ class Results:
 class Peer:
     """The book's PyTorch pipeline, run section by section with ``python`` on the same folder."""
 
-    def __init__(self, python, folder, quick, epoch_px=None):
+    def __init__(self, python, folder, quick, epoch_px=None, timeout=None):
         self.python, self.folder, self.quick, self.epoch_px = python, folder, quick, epoch_px
-        self.records = []
+        self.timeout = timeout
+        self.records, self.failed = [], []
 
     def run(self, only, as_json):
+        """Run the peer's sections ``only``; a failure or timeout is reported, not raised,
+        so that the sections after it still run."""
         if not self.python:
             return []
         cmd = [self.python, os.path.abspath(PEER_SCRIPT), "--data", self.folder, "--only", only,
@@ -146,10 +152,18 @@ class Peer:
         if self.epoch_px and not self.quick:
             cmd += ["--epoch-hw", str(self.epoch_px)]
         env = dict(os.environ, OMP_NUM_THREADS=str(count))
-        proc = subprocess.run(cmd, cwd=os.path.dirname(os.path.abspath(PEER_SCRIPT)), env=env,
-                              capture_output=True, text=True)
+        try:
+            proc = subprocess.run(cmd, cwd=os.path.dirname(os.path.abspath(PEER_SCRIPT)), env=env,
+                                  capture_output=True, text=True, timeout=self.timeout)
+        except subprocess.TimeoutExpired as err:
+            proc = subprocess.CompletedProcess(cmd, -1, err.stdout or "", "timed out after %d s"
+                                               % self.timeout)
+            proc.stdout = proc.stdout.decode() if isinstance(proc.stdout, bytes) else proc.stdout
         if proc.returncode != 0:
-            raise SystemExit("peer failed (%s):\n%s" % (" ".join(cmd), proc.stderr[-3000:]))
+            why = (proc.stderr.strip().splitlines() or ["exit status %d" % proc.returncode])[-1]
+            self.failed.append((only, why))
+            print("peer %s: failed, the other sections go on: %s" % (only, why), file=sys.stderr,
+                  flush=True)
         got = []
         for line in proc.stdout.splitlines():
             if line.startswith("{"):
@@ -572,7 +586,8 @@ def ratio(a, b):
     return a / b if a and b else None
 
 
-def table(res, peer, sgemm, peer_sgemm):
+def table(res, peer, sgemm, peer_sgemm, cpu=None):
+    """The comparison table; its first line names the CPU the records came from."""
     ours = {}
     for r in res.records:  # the median over rounds of each measurement
         ours.setdefault((r["bench"], r["variant"]), []).append(r)
@@ -665,7 +680,9 @@ def table(res, peer, sgemm, peer_sgemm):
             "peer: %s persistent workers" % (peer.find("epoch") or {}).get("config", {}).get(
                 "num_workers", "-") if peer.find("epoch") else "")
 
-    lines = ["%-15s %-32s %10s %10s %8s  %s" % ("measurement", "variant", "ours img/s", "peer img/s",
+    lines = ["CPU: %s" % (capability.cpu_label(cpu) if cpu else "not recorded (a record older than "
+                                                                  "the CPU label)"),
+             "%-15s %-32s %10s %10s %8s  %s" % ("measurement", "variant", "ours img/s", "peer img/s",
                                                "ours/peer", "notes"),
              "-" * 114]
     for bench, variant, mine, p, r, note, _ in rows:
@@ -688,6 +705,9 @@ def parse_args(argv=None):
     p.add_argument("--epoch-data", metavar="DIR", help="hotdog-sized folder for the epoch section "
                    "(default: 2 x 1000 training + 2 x 400 test synthetic images in %s)" % CACHE)
     p.add_argument("--peer", metavar="PYTHON", help="run the PyTorch peer with this interpreter")
+    p.add_argument("--peer-timeout", type=float, default=1800, metavar="SECONDS",
+                   help="stop a peer section after this long, report it and go on "
+                        "(default: %(default)s)")
     p.add_argument("--only", default=",".join(SECTIONS),
                    help="comma-separated sections: %s (default: all)" % ",".join(SECTIONS))
     p.add_argument("--quick", action="store_true", help="smoke run: tiny sizes, one rep")
@@ -726,20 +746,22 @@ def parse_args(argv=None):
 
 def replay(path):
     """The table of a saved ``--json`` run (ours and the peer's records, every round)."""
-    res, peer = Results(False), Peer(None, None, False)
+    res, peer, cpu = Results(False), Peer(None, None, False), None
     with open(path) as f:
         for line in f:
             if not line.startswith("{"):
                 continue
             rec = json.loads(line)
-            if rec.get("impl") == "gluon-finetune" and "variant" in rec:
+            if rec.get("bench") == "versions" and rec.get("impl") == "gluon-finetune":
+                cpu = rec.get("cpu")
+            elif rec.get("impl") == "gluon-finetune" and "variant" in rec:
                 res.records.append(rec)
             elif rec.get("impl") == "torch":
                 peer.records.append(rec)
     sgemm = [r["gflops"] for r in res.records if r["bench"] == "sgemm"]
     peer_gemms = [r["gflops"] for r in peer.records if r.get("bench") == "sgemm_gflops"]
     print(table(res, peer, statistics.median(sgemm) if sgemm else None,
-                statistics.median(peer_gemms) if peer_gemms else None))
+                statistics.median(peer_gemms) if peer_gemms else None, cpu))
     return 0
 
 
@@ -757,8 +779,10 @@ def main(argv=None):
     root = args.data or image_folder(os.path.join(CACHE, "quick" if args.quick else "images"),
                                      16 if args.quick else 128)
     files = train_files(root)
-    peer = Peer(args.peer, os.path.join(root, "train"), args.quick, args.epoch_px)
+    peer = Peer(args.peer, os.path.join(root, "train"), args.quick, args.epoch_px,
+                args.peer_timeout)
     header = dict(impl="gluon-finetune", bench="versions", mxnet=mx.__version__,
+                  cpu=capability.cpu_record(),
                   numpy=np.__version__, python=platform.python_version(), cores=os.cpu_count(),
                   omp_num_threads=os.environ.get("OMP_NUM_THREADS"), threads=threads.describe(),
                   mxnet_env={k: v for k, v in os.environ.items() if k.startswith("MXNET_")},
@@ -767,9 +791,10 @@ def main(argv=None):
     if args.json:
         print(json.dumps(header), flush=True)
     else:
-        print("gluon-finetune bench: mxnet %s, %d cores, %s, load %.2f, %d training images in %s"
-              % (mx.__version__, os.cpu_count(), threads.text(header["threads"]), header["load"],
-                 len(files), root), file=sys.stderr)
+        print("gluon-finetune bench: mxnet %s, %s, %d cores, %s, load %.2f, %d training images "
+              "in %s" % (mx.__version__, capability.cpu_label(header["cpu"]), os.cpu_count(),
+                         threads.text(header["threads"]), header["load"], len(files), root),
+              file=sys.stderr)
     sgemm_runs = []
     sections = [
         ("decode", lambda: bench_decode(res, args, files), "decode_only"),
@@ -785,12 +810,25 @@ def main(argv=None):
                   + ([] if "infer" in args.only else ["infer"]))),
         ("book_epoch", lambda: book_epochs(res, args, root), "epoch"),
     ]
+    if not capability.has_bf16():
+        # Ours refuse --amp here (no bfloat16 instructions); the peer would emulate bfloat16
+        # for a quarter of an hour, and its figure would have nothing to be compared with.
+        sections = [(name, ours, ",".join(p for p in peer_name.split(",") if p not in PEER_BF16))
+                    for name, ours, peer_name in sections]
+        print("bf16: skipped here and for the peer: %s" % capability.missing("bf16"),
+              file=sys.stderr)
+    failed = []
     for _ in range(args.rounds):
         sgemm_runs.append(bench_sgemm(res, args))
         peer.run("sgemm", args.json)
         for name, ours, peer_name in sections:
             if name in args.only:
-                ours()
+                try:
+                    ours()
+                except Exception as err:  # one broken section must not lose the others' figures
+                    failed.append((name, "%s: %s" % (type(err).__name__, first_line(err))))
+                    print("%s: failed, the other sections go on: %s" % failed[-1], file=sys.stderr,
+                          flush=True)
                 if peer_name:
                     peer.run(peer_name, args.json)
     sgemm = statistics.median(sgemm_runs)
@@ -800,15 +838,20 @@ def main(argv=None):
         bench_epoch(res, args, epoch_root, os.path.join(CACHE, "runs"))
     peer_gemms = [r["gflops"] for r in peer.records if r.get("bench") == "sgemm_gflops"]
     peer_gemm = statistics.median(peer_gemms) if peer_gemms else None
-    text = table(res, peer, sgemm, peer_gemm)
-    footer = dict(impl="gluon-finetune", bench="done", load=load())
+    text = table(res, peer, sgemm, peer_gemm, header["cpu"])
+    footer = dict(impl="gluon-finetune", bench="done", load=load(),
+                  failed=[{"section": n, "error": e} for n, e in failed],
+                  peer_failed=[{"section": n, "error": e} for n, e in peer.failed])
     if args.json:
         print(json.dumps(footer), flush=True)
     out = sys.stderr if args.json else sys.stdout
     print(text, file=out)
     print("load average: %.2f at the start, %.2f at the end; peer: %s"
           % (header["load"], footer["load"], args.peer or "not run"), file=out)
-    return 0
+    for who, lost in (("ours", failed), ("peer", peer.failed)):
+        for name, why in lost:
+            print("failed (%s): %s: %s" % (who, name, why), file=out)
+    return 1 if failed or peer.failed else 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,50 @@ def run_cli(*args, cwd=None, env=None, timeout=600):
                           cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+#: Runs each command line of a JSON list through the real ``main()``, one after another in
+#: this one process, and prints what each returned and wrote: the commands' own code path
+#: (argument parsing, checks, ``run_guarded``), one ``import mxnet`` for all of them.
+EACH_SCRIPT = r"""
+import contextlib, io, json, sys, traceback
+from gluon_finetune.cli import main
+results = []
+for argv in json.loads(sys.stdin.read()):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exit:  # argparse's own errors
+            code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
+        except BaseException:  # what a user would see as a traceback
+            traceback.print_exc()
+            code = 1
+    results.append({"returncode": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
+print("\n" + json.dumps(results))
+"""
+
+
+def run_cli_each(*commands, cwd=None, env=None, timeout=600):
+    """Run several ``gluon-finetune`` command lines in one real subprocess, in order.
+
+    For checks of many user errors: each command goes through the command line's
+    own ``main()`` as ``python -m gluon_finetune`` would run it, and its exit
+    status, stdout and stderr come back as a ``CompletedProcess``, but the
+    process (and its ``import mxnet``) is shared. Use :func:`run_cli` for a
+    command whose outcome depends on a fresh process (threads, signals, exit).
+    """
+    import json
+
+    argvs = [[str(a) for a in command] for command in commands]
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.run([sys.executable, "-c", EACH_SCRIPT], input=json.dumps(argvs), cwd=cwd,
+                          env=full_env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    return [subprocess.CompletedProcess(["gluon-finetune"] + argv, r["returncode"], r["stdout"],
+                                        r["stderr"]) for argv, r in zip(argvs, results)]
+
+
 def assert_user_error(proc, *fragments):
     """A user mistake: exit status 2, one ``error:`` line naming the problem, no traceback.
 
@@ -53,6 +97,15 @@ def write_cpuinfo(folder, flags, model="Test CPU"):
         for n in range(2):
             f.write("processor\t: %d\nmodel name\t: %s\nflags\t\t: %s\n\n" % (n, model, flags))
     return path
+
+
+def assert_user_errors(*cases, **kwargs):
+    """Each case, ``(command, fragment, ...)``, is a user error (:func:`assert_user_error`);
+    the commands run in one process (:func:`run_cli_each`). Returns the processes."""
+    procs = run_cli_each(*[case[0] for case in cases], **kwargs)
+    for proc, case in zip(procs, cases):
+        assert_user_error(proc, *case[1:])
+    return procs
 
 
 @pytest.fixture

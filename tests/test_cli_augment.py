@@ -6,7 +6,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from conftest import ROOT, assert_user_error
+from conftest import ROOT, assert_user_errors
 
 
 def test_import_without_mxnet_names_the_extra():
@@ -58,10 +58,10 @@ def test_augment_user_image_single_spec_grid(cli, tmp_path):
 def test_augment_errors_are_clean(cli, tmp_path):
     text = tmp_path / "notes.jpg"
     text.write_text("not a picture")
-    assert_user_error(cli("augment", text, "--out", tmp_path / "x.png"), "notes.jpg", "not an image")
-    assert_user_error(cli("augment", tmp_path / "missing.png"), "not found", "missing.png")
-    assert_user_error(cli("augment", "--augs", "flip,swirl"), "unknown augmentation 'swirl'")
-    assert_user_error(cli("augment", "--augs", "crop:5000"), "out of range")
-    assert_user_error(cli("augment", "--rows", "0"), "--rows")
+    assert_user_errors((("augment", text, "--out", tmp_path / "x.png"), "notes.jpg", "not an image"),
+                       (("augment", tmp_path / "missing.png"), "not found", "missing.png"),
+                       (("augment", "--augs", "flip,swirl"), "unknown augmentation 'swirl'"),
+                       (("augment", "--augs", "crop:5000"), "out of range"),
+                       (("augment", "--rows", "0"), "--rows"))
     assert not (tmp_path / "x.png").exists()
     assert not os.path.exists(os.path.join(os.getcwd(), "augment.png"))

@@ -10,7 +10,7 @@ import numpy as np
 
 from gluon_finetune.capability import CPUINFO_VARIABLE, has_bf16
 
-from conftest import AVX2_FLAGS, assert_user_error, run_cli, write_cpuinfo
+from conftest import AVX2_FLAGS, assert_user_error, assert_user_errors, run_cli, write_cpuinfo
 
 TINY = ["--epochs", "2", "--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet"]
 
@@ -107,21 +107,18 @@ def test_diverging_run_stops_with_a_clear_message(tiny_hotdog, tmp_path):
     assert not (out / "checkpoints" / "last.json").exists()
 
 
-def test_train_user_errors(tiny_hotdog, tmp_path):
-    assert_user_error(run_cli("train", "--data", tmp_path / "nowhere", "--out", tmp_path / "r"), "nowhere")
-    assert_user_error(run_cli("train", "--data", tiny_hotdog, "--ctx", "tpu", "--out", tmp_path / "r"),
-                      "not a device")
-    assert_user_error(run_cli("train", "--data", tiny_hotdog, "--weights", tmp_path / "w.params",
-                              "--out", tmp_path / "r"), "weights file not found")
-    assert_user_error(run_cli("train", "--resume", tmp_path), "not a run folder")
-    assert not (tmp_path / "r").exists()
-
-
-def test_offline_without_weights_names_the_file_and_folder(tiny_hotdog, tmp_path):
-    proc = run_cli("train", "--data", tiny_hotdog, "--model-root", tmp_path / "models", "--offline",
-                   "--out", tmp_path / "r", *TINY)
-    assert_user_error(proc, "resnet18_v2-a81db45f.params", "a81db45fd7b7a2d12ab97cd88ef0a5ac48b8f657",
-                      str(tmp_path / "models"))
+def test_train_user_errors_and_offline_without_weights(tiny_hotdog, tmp_path):
+    assert_user_errors(
+        (("train", "--data", tmp_path / "nowhere", "--out", tmp_path / "r"), "nowhere"),
+        (("train", "--data", tiny_hotdog, "--ctx", "tpu", "--out", tmp_path / "r"), "not a device"),
+        (("train", "--data", tiny_hotdog, "--weights", tmp_path / "w.params", "--out", tmp_path / "r"),
+         "weights file not found"),
+        (("train", "--resume", tmp_path), "not a run folder"),
+        # offline without the weights: the message names the file, its sha1 and the folder
+        (("train", "--data", tiny_hotdog, "--model-root", tmp_path / "models", "--offline",
+          "--out", tmp_path / "r", *TINY),
+         "resnet18_v2-a81db45f.params", "a81db45fd7b7a2d12ab97cd88ef0a5ac48b8f657",
+         str(tmp_path / "models")))
     assert not (tmp_path / "r").exists()
 
 

@@ -20,7 +20,7 @@ from gluon_finetune.evaluate import evaluation_items
 from gluon_finetune.imageio import ImageReadError
 from gluon_finetune.predict import image_files
 
-from conftest import assert_user_error
+from conftest import assert_user_error, assert_user_errors
 
 # One solid colour per class, so an image tells which class it came from.
 COLOURS = {"cat": (200, 30, 30), "dog": (30, 200, 30), "emu": (30, 30, 200)}
@@ -553,11 +553,10 @@ def test_cli_check_json_split_and_errors(tmp_path, cli):
 
     mismatch = make_tree(tmp_path / "mm", {"train/cat": 1, "train/dog": 1, "test/cat": 1,
                                            "test/emu": 1})
-    proc = cli("data", "check", mismatch)
-    assert_user_error(proc, "missing in test/: dog", "missing in train/: emu")
+    proc, _ = assert_user_errors(
+        (("data", "check", mismatch), "missing in test/: dog", "missing in train/: emu"),
+        (("data", "check", tmp_path / "nowhere"), "does not exist"))
     assert len(error_lines(proc)) == 1 and len(proc.stderr.splitlines()) == 1
-    proc = cli("data", "check", tmp_path / "nowhere")
-    assert_user_error(proc, "does not exist")
 
 
 def near(size, expected):

@@ -19,7 +19,7 @@ from gluon_finetune.metrics import confusion_matrix, per_class_metrics, scores
 from gluon_finetune.predict import load_run
 from gluon_finetune.train import fit
 
-from conftest import assert_user_error, run_cli
+from conftest import assert_user_errors, run_cli
 
 MEAN = np.array(IMAGENET_MEAN, dtype=np.float32)
 STD = np.array(IMAGENET_STD, dtype=np.float32)
@@ -190,17 +190,18 @@ def test_cli_evaluate_prints_a_table_and_writes_into_the_run(run_dir, tiny_hotdo
 
 
 def test_cli_evaluate_user_errors(run_dir, tiny_hotdog, tmp_path):
-    assert_user_error(run_cli("evaluate", tmp_path, "--data", tiny_hotdog), "not a run folder")
     bare = tmp_path / "bare"
     bare.mkdir()
     shutil.copy(os.path.join(run_dir, "config.json"), bare / "config.json")
-    assert_user_error(run_cli("evaluate", bare, "--data", tiny_hotdog), "no 'best' checkpoint")
-    assert_user_error(run_cli("evaluate", run_dir, "--data", tiny_hotdog, "--checkpoint", "middle"),
-                      "unknown --checkpoint 'middle'")
-    assert_user_error(run_cli("evaluate", run_dir, "--data", tiny_hotdog, "--tta", "six-crop"),
-                      "unknown --tta 'six-crop'", "five-crop", "ten-crop")
     other = tmp_path / "other"
     for name in ("cat", "dog"):
         shutil.copytree(os.path.join(tiny_hotdog, "test", "hotdog"), other / name)
-    assert_user_error(run_cli("evaluate", run_dir, "--data", other), "(cat, dog)", "(hotdog, not-hotdog)")
-    assert_user_error(run_cli("evaluate", run_dir, "--data", tmp_path / "nowhere"), "does not exist")
+    assert_user_errors(
+        (("evaluate", tmp_path, "--data", tiny_hotdog), "not a run folder"),
+        (("evaluate", bare, "--data", tiny_hotdog), "no 'best' checkpoint"),
+        (("evaluate", run_dir, "--data", tiny_hotdog, "--checkpoint", "middle"),
+         "unknown --checkpoint 'middle'"),
+        (("evaluate", run_dir, "--data", tiny_hotdog, "--tta", "six-crop"),
+         "unknown --tta 'six-crop'", "five-crop", "ten-crop"),
+        (("evaluate", run_dir, "--data", other), "(cat, dog)", "(hotdog, not-hotdog)"),
+        (("evaluate", run_dir, "--data", tmp_path / "nowhere"), "does not exist"))

@@ -12,7 +12,7 @@ from gluon_finetune.errors import UserError
 from gluon_finetune.export import export_run
 from gluon_finetune.predict import load_run
 
-from conftest import ROOT, assert_user_error, run_cli
+from conftest import ROOT, assert_user_errors, run_cli
 
 #: onnxruntime cannot live beside MXNet 1.9.1 (its wheels need numpy>=1.24), so the ONNX
 #: parity check runs in a separate deployment environment with onnxruntime, numpy, pillow.
@@ -119,10 +119,10 @@ def test_reexport_replaces_files_and_bad_input_is_refused(run_dir, tmp_path):
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")
-    assert_user_error(run_cli("export", run_dir, "--out", busy), "not empty")
-    assert_user_error(run_cli("export", run_dir, "--out", tmp_path / "x", "--format", "tflite"),
-                      "unknown --format 'tflite'")
-    assert_user_error(run_cli("export", tmp_path, "--out", tmp_path / "x"), "not a run folder")
+    assert_user_errors((("export", run_dir, "--out", busy), "not empty"),
+                       (("export", run_dir, "--out", tmp_path / "x", "--format", "tflite"),
+                        "unknown --format 'tflite'"),
+                       (("export", tmp_path, "--out", tmp_path / "x"), "not a run folder"))
     assert not (tmp_path / "x").exists()
     # a run whose test list is random has no preprocessing to write down
     flipped = tmp_path / "flipped"

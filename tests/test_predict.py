@@ -14,7 +14,7 @@ from gluon_finetune.errors import UserError
 from gluon_finetune.imageio import ImageReadError, read_image
 from gluon_finetune.predict import Prediction, load_run
 
-from conftest import assert_user_error, run_cli
+from conftest import assert_user_errors, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_cli_bad_files_are_reported_one_by_one_and_exit_1(run_dir, photos):
 
 def test_cli_predict_user_errors(run_dir, photos, tmp_path):
     folder, good = photos
-    assert_user_error(run_cli("predict", tmp_path, good[0]), "not a run folder")
-    assert_user_error(run_cli("predict", run_dir, good[0], "--top-k", "0"), "--top-k")
-    assert_user_error(run_cli("predict", run_dir, good[0], "--checkpoint", "first"),
-                      "unknown --checkpoint 'first'")
+    assert_user_errors((("predict", tmp_path, good[0]), "not a run folder"),
+                       (("predict", run_dir, good[0], "--top-k", "0"), "--top-k"),
+                       (("predict", run_dir, good[0], "--checkpoint", "first"),
+                        "unknown --checkpoint 'first'"))
