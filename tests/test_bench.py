@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+from gluon_finetune import capability
 from gluon_finetune.capability import has_bf16
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,7 +23,8 @@ def test_quick_json_run_of_io_sections_and_its_replay(tiny_hotdog, tmp_path):
     assert "ours img/s" in proc.stderr  # the table goes to stderr with --json
     records = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
     assert records[0]["bench"] == "versions" and records[0]["images"] == 32
-    assert records[-1]["bench"] == "done"
+    assert records[0]["cpu"] == capability.cpu_record()  # every record set names its CPU
+    assert records[-1]["bench"] == "done" and records[-1]["failed"] == []
     seen = {(r["bench"], r["variant"]) for r in records if "variant" in r}
     assert ("decode_only", "read_image (library)") in seen
     assert {("train_pipeline", name) for name in ("0 workers", "1 worker", "2 workers")} <= seen
@@ -35,6 +37,23 @@ def test_quick_json_run_of_io_sections_and_its_replay(tiny_hotdog, tmp_path):
     again = run_bench("--replay", saved)
     assert again.returncode == 0, again.stderr
     assert "train_pipeline  2 workers" in again.stdout and "% of 2x decode" in again.stdout
+    assert again.stdout.startswith("CPU: %s\n" % capability.cpu_label(capability.cpu_record()))
+
+
+def test_a_failing_peer_section_is_reported_and_the_others_still_run(tiny_hotdog, tmp_path):
+    # A "peer interpreter" that fails every section, as a broken or stopped peer would.
+    peer = tmp_path / "broken-python"
+    peer.write_text("#!/bin/sh\necho 'peer: out of memory' >&2\nexit 1\n")
+    peer.chmod(0o755)
+    proc = run_bench("--quick", "--only", "decode,step", "--data", tiny_hotdog, "--peer", peer)
+    assert proc.returncode == 1, proc.stderr  # something failed: the exit status says so
+    assert "Traceback" not in proc.stderr
+    for section in ("sgemm", "decode_only", "train_step"):
+        assert "peer %s: failed, the other sections go on: peer: out of memory" % section \
+            in proc.stderr
+        assert "failed (peer): %s: peer: out of memory" % section in proc.stdout
+    # ours ran to the end: every section's row is in the table
+    assert "decode_only" in proc.stdout and re.search(r"train_step\s+64 px, hybridized", proc.stdout)
 
 
 def test_table_and_bad_sections(tiny_hotdog):
