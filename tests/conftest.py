@@ -5,6 +5,12 @@ import sys
 
 import pytest
 
+# Two pytest processes share the machine's cores (`make test`), and each starts MXNet
+# processes of its own: OpenMP threads that spin while they wait take turns from the
+# ones that compute (passive waiting cut the suite's CPU time by 13-16%, measured on 2 cores).
+# Numbers do not change: only how idle threads wait.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 # Before any test module imports mxnet: the package chooses MXNet's thread count
 # (every core), which MXNet reads once, when it loads.
 import gluon_finetune  # noqa: F401,E402

@@ -10,7 +10,14 @@ import numpy as np
 
 from gluon_finetune.capability import CPUINFO_VARIABLE, has_bf16
 
-from conftest import AVX2_FLAGS, assert_user_error, assert_user_errors, run_cli, write_cpuinfo
+from conftest import (
+    AVX2_FLAGS,
+    assert_user_error,
+    assert_user_errors,
+    run_cli,
+    run_cli_each,
+    write_cpuinfo,
+)
 
 TINY = ["--epochs", "2", "--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet"]
 
@@ -202,13 +209,14 @@ def test_resume_with_epochs_5_extends_a_shorter_run(tiny_hotdog, tiny_source, tm
     # 5 is the default number of epochs: asking for it on resume must still count.
     out = tmp_path / "run"
     short = ["--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet"]
-    proc = run_cli("train", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out,
-                   "--epochs", "3", *short)
+    proc, same, longer = run_cli_each(
+        ("train", "--data", tiny_hotdog, "--weights", tiny_source, "--out", out, "--epochs", "3",
+         *short),
+        ("train", "--resume", out, "--quiet"),  # no --epochs: the run's own total
+        ("train", "--resume", out, "--epochs", "5", "--quiet"))
     assert proc.returncode == 0, proc.stderr
-    same = run_cli("train", "--resume", out, "--quiet")  # no --epochs: the run's own total
     assert same.returncode == 0, same.stderr
     assert "nothing to do: the run already finished 3 epochs" in same.stdout
-    longer = run_cli("train", "--resume", out, "--epochs", "5", "--quiet")
     assert longer.returncode == 0, longer.stderr
     assert "resuming %s after epoch 3 of 5" % out in longer.stdout
     history = [json.loads(l) for l in (out / "history.jsonl").read_text().splitlines()]
