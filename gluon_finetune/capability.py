@@ -2,8 +2,7 @@
 
 Every choice that depends on the processor reads this module: whether ``--amp``
 can compute in bfloat16 on the CPU, whether INT8 is likely to be faster than
-float32, which INT8 layers stay float32 by default, which vector instructions
-oneDNN will pick, and what the benchmark and ``gluon-finetune doctor`` say
+float32, which vector instructions oneDNN will pick, and what the benchmark and ``gluon-finetune doctor`` say
 about the CPU. The tests read it too, so a test that needs a feature is
 skipped on a CPU without it, naming the missing flag, instead of failing.
 
@@ -32,13 +31,6 @@ ISA_LEVELS = (("AMX", ("amx_tile",)), ("AVX-512", ("avx512f",)), ("AVX2", ("avx2
 #: The flags a bug report or a choice of options needs (everything else is noise).
 FLAGS_THAT_MATTER = ("sse4_1", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
                      "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
-
-#: ``--keep-float`` default per CPU, chosen by measurement (README: Performance, INT8):
-#: with VNNI only the output stays float32; without it the first convolution (3 input
-#: channels, where INT8 gains nothing on AVX2) is faster in float32 too.
-KEEP_FLOAT_WITH_VNNI = "output"
-KEEP_FLOAT_WITHOUT_VNNI = "first-conv"
-
 
 def cpuinfo_path():
     """The cpuinfo file the check reads: ``$GLUON_FINETUNE_CPUINFO`` or ``/proc/cpuinfo``."""
@@ -111,11 +103,6 @@ def isa(flags=None):
         if set(needs) <= flags:
             return name
     return "baseline"
-
-
-def default_keep_float(flags=None):
-    """The INT8 ``--keep-float`` default for this CPU (see ``KEEP_FLOAT_WITH_VNNI``)."""
-    return KEEP_FLOAT_WITHOUT_VNNI if has_int8_speedup(flags) is False else KEEP_FLOAT_WITH_VNNI
 
 
 def missing(feature, flags=None):

@@ -87,8 +87,7 @@ def amp_advice(cpu, gpus_usable):
 
 
 def int8_advice(cpu):
-    """What ``--int8`` does here and the ``--keep-float`` default chosen for this CPU."""
-    keep = capability.default_keep_float(cpu["flags"])
+    """What ``--int8`` does here."""
     if cpu["int8_vnni"]:
         speed = "faster than float32: this CPU has %s" % " / ".join(
             f for f in capability.INT8_CPU_FLAGS if f in cpu["flags"])
@@ -97,7 +96,7 @@ def int8_advice(cpu):
     else:
         speed = ("works, but modest gains at best: %s (README: Performance)"
                  % capability.missing("int8", cpu["flags"]))
-    return {"speed": speed, "default_keep_float": keep}
+    return {"speed": speed}
 
 
 def gpu_report(mxnet_gpus):
@@ -169,8 +168,7 @@ def text(report):
             ("threads", _threads_text(th)),
             ("--amp on the CPU", report["amp"]["cpu"]),
             ("--amp on a GPU", report["amp"]["gpu"]),
-            ("--int8", report["int8"]["speed"]),
-            ("--keep-float", "%s by default on this CPU" % report["int8"]["default_keep_float"])]
+            ("--int8", report["int8"]["speed"])]
     if not report["gpus"]:
         rows.append(("gpus", "none seen by a CUDA driver"))
     for g in report["gpus"]:

@@ -221,7 +221,7 @@ def _check_classes(data, classes, run_classes):
 
 def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32, ctx=None,
                  mistakes=16, quiet=False, amp=False, weights="auto", int8=False, calib_data=None,
-                 calib_images=None, calib_mode="naive", log=None, keep_float=None):
+                 calib_images=None, calib_mode="naive", log=None, keep_float="output"):
     """Evaluate a training run on a labelled image folder and write the results.
 
     Parameters

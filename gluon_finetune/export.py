@@ -142,7 +142,7 @@ def _prepare_out(out, files):
 
 def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weights="auto",
                quantize=None, calib_data=None, calib_images=None, calib_mode="naive", log=None,
-               keep_float=None):
+               keep_float="output"):
     """Export a run folder's network for deployment.
 
     Parameters

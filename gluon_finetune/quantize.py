@@ -79,9 +79,9 @@ CACHE_VERSION = 2  # 2: the signed-sum repair (int8_graph)
 STEM = "int8"
 #: ``keep_float`` choices: which layers besides the output stay float32.
 KEEP_FLOAT = ("output", "first-conv", "stage1")
-#: None: chosen for the CPU by :func:`gluon_finetune.capability.default_keep_float`
-#: (``"output"`` with VNNI, ``"first-conv"`` without, both measured: README, Performance).
-DEFAULT_KEEP_FLOAT = None
+#: The same on every CPU measured: on an AVX2 CPU without VNNI (Zen 3) "first-conv" was
+#: 2-6% slower at batch 64, not faster, in two sessions (README: Performance).
+DEFAULT_KEEP_FLOAT = "output"
 INPUT_NAME = "data"
 
 
@@ -141,17 +141,12 @@ def int8_speed_note(flags=None):
             % (" / ".join(capability.INT8_CPU_FLAGS), capability.cpuinfo_path()))
 
 
-def resolve_keep_float(keep_float=DEFAULT_KEEP_FLOAT):
-    """``keep_float``, or this CPU's default when it is None."""
-    return capability.default_keep_float() if keep_float is None else keep_float
-
-
 def check_calib_options(calib_mode=DEFAULT_CALIB_MODE, calib_images=None,
                         keep_float=DEFAULT_KEEP_FLOAT):
     """Refuse an unknown --calib-mode or --keep-float, or a --calib-images below the minimum."""
-    if keep_float is not None and keep_float not in KEEP_FLOAT:
-        raise UserError("unknown --keep-float %r; use output (only the output layer stays "
-                        "float32), first-conv (the first convolution too) or stage1 "
+    if keep_float not in KEEP_FLOAT:
+        raise UserError("unknown --keep-float %r; use output (the default: only the output "
+                        "layer stays float32), first-conv (the first convolution too) or stage1 "
                         "(the first convolution and the first stage too)" % (keep_float,))
     if calib_mode not in CALIB_MODES:
         raise UserError("unknown --calib-mode %r; use naive (min/max of each layer's outputs) or "
@@ -270,11 +265,10 @@ def excluded_layers(net, keep_float=DEFAULT_KEEP_FLOAT):
 
     The output layer; with ``keep_float="first-conv"`` also the first
     convolution, with ``"stage1"`` also the convolutions of the first stage
-    (names with ``stage1_``); None is this CPU's default (:func:`resolve_keep_float`).
+    (names with ``stage1_``).
     """
     import mxnet as mx
 
-    keep_float = resolve_keep_float(keep_float)
     sym = net(mx.sym.var(INPUT_NAME))
     nodes = json.loads(sym.tojson())["nodes"]
     convs = [n["name"] for n in nodes if n["op"] == "Convolution"]
@@ -386,9 +380,8 @@ def quantize_run(predictor, calib_data=None, calib_images=None, calib_mode=DEFAU
         Look for and store the result in ``RUN/int8/<key>/``.
     log : callable, optional
         Receives progress lines (calibration, a CPU without VNNI, cache use).
-    keep_float : {"output", "first-conv", "stage1"}, optional
-        Which layers stay float32 besides the output (see :func:`excluded_layers`);
-        default this CPU's choice (:func:`resolve_keep_float`).
+    keep_float : {"output", "first-conv", "stage1"}
+        Which layers stay float32 besides the output (see :func:`excluded_layers`).
 
     Returns
     -------
@@ -406,7 +399,6 @@ def quantize_run(predictor, calib_data=None, calib_images=None, calib_mode=DEFAU
     log = log or (lambda line: None)
     check_int8_context(predictor.ctx)
     check_calib_options(calib_mode, calib_images, keep_float)
-    keep_float = resolve_keep_float(keep_float)
     note = int8_speed_note()
     if note:
         log("note: " + note)

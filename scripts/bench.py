@@ -416,7 +416,7 @@ def bench_int8(res, args, root):
     for keep in quantize.KEEP_FLOAT:  # the default (more accurate) first, then the faster one
         plain = _step_net(224, False)
         plain.hybridize()
-        tag = INT8_TAG + ("" if keep == quantize.resolve_keep_float() else " " + keep)
+        tag = INT8_TAG + ("" if keep == quantize.DEFAULT_KEEP_FLOAT else " " + keep)
         nets[tag] = quantize.quantize_network(plain, loader, "naive",
                                               quantize.excluded_layers(plain, keep))[0]
     for tag, net in nets.items():

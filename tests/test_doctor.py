@@ -16,7 +16,7 @@ def test_capability_reads_a_cpuinfo_file(tmp_path):
     assert "avx512_bf16 / amx_bf16" in capability.missing("bf16", info["flags"])
     big = capability.cpu_flags(write_cpuinfo(tmp_path, AVX512_FLAGS))
     assert capability.isa(big) == "AVX-512" and capability.has_bf16(big)
-    assert capability.missing("int8", big) is None and capability.default_keep_float(big) == "output"
+    assert capability.missing("int8", big) is None
     assert capability.isa(frozenset({"amx_tile", "avx512f"})) == "AMX"
     assert capability.cpu_flags(str(tmp_path / "missing")) is None
     assert capability.has_int8_speedup(frozenset()) is False and capability.isa(frozenset()) == "baseline"
@@ -36,7 +36,6 @@ def test_doctor_describes_this_cpu_in_a_real_process():
     assert re.match(r"v\d+\.\d+", lines["oneDNN"]), lines["oneDNN"]  # oneDNN answered the probe
     assert lines["mxnet"].startswith("1.9.1")
     assert lines["--amp on the CPU"].startswith("yes" if capability.has_bf16() else "no: refused")
-    assert lines["--keep-float"].startswith(capability.default_keep_float())
     assert re.match(r"\d+ \(", lines["threads"])
 
 
@@ -47,7 +46,6 @@ def test_doctor_json_on_faked_cpus_and_without_cpuinfo(tmp_path):
     report = json.loads(proc.stdout)
     assert report["cpu"]["model"] == "Laptop CPU" and report["cpu"]["isa"] == "AVX2"
     assert report["amp"]["cpu"].startswith("no: refused") and "avx512_bf16" in report["amp"]["cpu"]
-    assert report["int8"]["default_keep_float"] == "first-conv"
     assert report["int8"]["speed"].startswith("works, but modest gains")
     assert report["versions"]["mxnet"] == "1.9.1" and report["threads"]["count"] >= 1
     # No cpuinfo at all: every line still prints, saying what is unknown.

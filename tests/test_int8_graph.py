@@ -9,9 +9,7 @@ import pytest
 from mxnet.contrib import quantization
 from mxnet.gluon.model_zoo import vision
 
-from gluon_finetune import capability, int8_graph, quantize
-
-from conftest import AVX2_FLAGS, AVX512_FLAGS, write_cpuinfo
+from gluon_finetune import int8_graph, quantize
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +22,7 @@ def nets():
     x = mx.nd.random.normal(shape=(16, 3, 32, 32))
     loader = mx.gluon.data.DataLoader(mx.gluon.data.ArrayDataset(x, mx.nd.zeros((16,))),
                                       batch_size=16)
-    exclude = list(quantize.excluded_layers(net, "output"))
+    exclude = list(quantize.excluded_layers(net))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         plain = quantization.quantize_net_v2(
@@ -87,16 +85,3 @@ def test_keep_float_choices_name_the_layers_they_keep(nets):
     assert conv.endswith("_conv0_fwd") and "stage" not in conv
     assert len(stage1) == 6
     assert all("_stage1_conv" in k for k in set(stage1) - set(first))
-
-
-def test_the_default_keep_float_follows_the_cpu(nets, tmp_path, monkeypatch):
-    # Measured per CPU (README, Performance): first-conv is faster without VNNI, output with it.
-    net = nets[0]
-    for flags, keep in [(AVX2_FLAGS, "first-conv"), (AVX512_FLAGS, "output"),
-                        (AVX2_FLAGS + " avx_vnni", "output")]:
-        monkeypatch.setenv(capability.CPUINFO_VARIABLE, write_cpuinfo(tmp_path, flags))
-        assert quantize.resolve_keep_float() == keep
-        assert quantize.excluded_layers(net) == quantize.excluded_layers(net, keep)
-    assert quantize.resolve_keep_float("stage1") == "stage1"
-    monkeypatch.setenv(capability.CPUINFO_VARIABLE, str(tmp_path / "missing"))
-    assert quantize.resolve_keep_float() == "output"  # unknown CPU: the earlier default

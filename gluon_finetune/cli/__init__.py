@@ -128,12 +128,11 @@ def add_int8_options(parser, flag=True):
     parser.add_argument("--calib-mode", default="naive", metavar="naive|entropy",
                         help="layer ranges from min/max (naive) or minimal KL divergence "
                              "(entropy, slower) (default: naive)")
-    parser.add_argument("--keep-float", default=None, metavar="output|first-conv|stage1",
+    parser.add_argument("--keep-float", default="output", metavar="output|first-conv|stage1",
                         help="layers left in float32: only the output layer (output), also the "
                              "first convolution (first-conv), or also the first stage (stage1); "
-                             "on the demo run none is more accurate than another (default: "
-                             "output on a CPU with VNNI, first-conv without, which is faster "
-                             "there; `gluon-finetune doctor` says which)")
+                             "more float32 is slower (with or without VNNI) and, on the demo "
+                             "run, no more accurate (default: output)")
 
 
 def check_int8_args(args):

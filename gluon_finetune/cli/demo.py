@@ -21,9 +21,10 @@ It prints which data and which source weights it used. Nothing is downloaded and
 nothing is written outside OUT. A second run into the same OUT reuses the synthetic
 data and the source model (the pretraining is paid for once) and replaces the rest.
 
-Time on a 2-core CPU without a GPU (measured): about 5 minutes the first time, 4 of
-them pretraining the source model; about 1.5 minutes again; --quick: under half a
-minute. Defaults: 64-pixel crops, batch 32, 5 epochs, the book's learning rates
+Time on a 2-core AVX2 CPU (AMD Zen 3) without a GPU, measured: about 5.5 minutes the
+first time, 4 of them pretraining the source model (the earlier AVX-512 CPU took 3.5
+minutes for a larger demo); under 1.5 minutes again; --quick: under half a minute. Defaults: 48-pixel
+crops, batch 32, 5 epochs, the book's learning rates
 (0.01 fine-tuned with the new output layer at 10x, 0.1 from scratch)."""
 
 EPILOG = """\
