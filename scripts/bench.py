@@ -131,9 +131,9 @@ class Results:
 class Peer:
     """The book's PyTorch pipeline, run section by section with ``python`` on the same folder."""
 
-    def __init__(self, python, folder, quick, epoch_px=None, timeout=None):
+    def __init__(self, python, folder, quick, epoch_px=None, timeout=None, script=PEER_SCRIPT):
         self.python, self.folder, self.quick, self.epoch_px = python, folder, quick, epoch_px
-        self.timeout = timeout
+        self.timeout, self.script = timeout, os.path.abspath(script)
         self.records, self.failed = [], []
 
     def run(self, only, as_json):
@@ -141,7 +141,7 @@ class Peer:
         so that the sections after it still run."""
         if not self.python:
             return []
-        cmd = [self.python, os.path.abspath(PEER_SCRIPT), "--data", self.folder, "--only", only,
+        cmd = [self.python, self.script, "--data", self.folder, "--only", only,
                "--tag", "beside-gluon-finetune"]
         if self.quick:
             cmd += ["--steps", "1", "--warmup", "1", "--epochs", "1", "--epoch-hw", "32"]
@@ -153,8 +153,13 @@ class Peer:
             cmd += ["--epoch-hw", str(self.epoch_px)]
         env = dict(os.environ, OMP_NUM_THREADS=str(count))
         try:
-            proc = subprocess.run(cmd, cwd=os.path.dirname(os.path.abspath(PEER_SCRIPT)), env=env,
+            if not os.path.isfile(self.script):
+                raise OSError("the peer script %s is not there (it lives in ../shared/bench/ "
+                              "beside this clone; or pass --peer-script PATH)" % self.script)
+            proc = subprocess.run(cmd, cwd=os.path.dirname(self.script), env=env,
                                   capture_output=True, text=True, timeout=self.timeout)
+        except OSError as err:  # no peer script, or an interpreter that cannot start
+            proc = subprocess.CompletedProcess(cmd, -1, "", str(err))
         except subprocess.TimeoutExpired as err:
             proc = subprocess.CompletedProcess(cmd, -1, err.stdout or "", "timed out after %d s"
                                                % self.timeout)
@@ -705,6 +710,8 @@ def parse_args(argv=None):
     p.add_argument("--epoch-data", metavar="DIR", help="hotdog-sized folder for the epoch section "
                    "(default: 2 x 1000 training + 2 x 400 test synthetic images in %s)" % CACHE)
     p.add_argument("--peer", metavar="PYTHON", help="run the PyTorch peer with this interpreter")
+    p.add_argument("--peer-script", default=PEER_SCRIPT, metavar="PATH",
+                   help="the peer's script (default: ../shared/bench/peer_torch.py beside the clone)")
     p.add_argument("--peer-timeout", type=float, default=1800, metavar="SECONDS",
                    help="stop a peer section after this long, report it and go on "
                         "(default: %(default)s)")
@@ -780,7 +787,7 @@ def main(argv=None):
                                      16 if args.quick else 128)
     files = train_files(root)
     peer = Peer(args.peer, os.path.join(root, "train"), args.quick, args.epoch_px,
-                args.peer_timeout)
+                args.peer_timeout, args.peer_script)
     header = dict(impl="gluon-finetune", bench="versions", mxnet=mx.__version__,
                   cpu=capability.cpu_record(),
                   numpy=np.__version__, python=platform.python_version(), cores=os.cpu_count(),

@@ -45,7 +45,10 @@ def test_a_failing_peer_section_is_reported_and_the_others_still_run(tiny_hotdog
     peer = tmp_path / "broken-python"
     peer.write_text("#!/bin/sh\necho 'peer: out of memory' >&2\nexit 1\n")
     peer.chmod(0o755)
-    proc = run_bench("--quick", "--only", "decode,step", "--data", tiny_hotdog, "--peer", peer)
+    script = tmp_path / "peer.py"  # what the broken interpreter is handed (a clone has no ../shared)
+    script.write_text("")
+    proc = run_bench("--quick", "--only", "decode,step", "--data", tiny_hotdog, "--peer", peer,
+                     "--peer-script", script)
     assert proc.returncode == 1, proc.stderr  # something failed: the exit status says so
     assert "Traceback" not in proc.stderr
     for section in ("sgemm", "decode_only", "train_step"):
@@ -54,6 +57,12 @@ def test_a_failing_peer_section_is_reported_and_the_others_still_run(tiny_hotdog
         assert "failed (peer): %s: peer: out of memory" % section in proc.stdout
     # ours ran to the end: every section's row is in the table
     assert "decode_only" in proc.stdout and re.search(r"train_step\s+64 px, hybridized", proc.stdout)
+    # No peer script at all (a user's clone without ../shared): the same, with the reason.
+    proc = run_bench("--quick", "--only", "decode", "--data", tiny_hotdog, "--peer", peer,
+                     "--peer-script", tmp_path / "nowhere" / "peer_torch.py")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "the peer script %s is not there" % (tmp_path / "nowhere" / "peer_torch.py") in proc.stderr
+    assert "decode_only" in proc.stdout
 
 
 def test_table_and_bad_sections(tiny_hotdog):
