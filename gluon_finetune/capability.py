@@ -2,8 +2,9 @@
 
 Every choice that depends on the processor reads this module: whether ``--amp``
 can compute in bfloat16 on the CPU, whether INT8 is likely to be faster than
-float32, which vector instructions oneDNN will pick, and what the benchmark and ``gluon-finetune doctor`` say
-about the CPU. The tests read it too, so a test that needs a feature is
+float32, which vector instructions oneDNN will pick, and what the benchmark and
+``gluon-finetune doctor`` say about the CPU (the GPU's half is in
+:mod:`gluon_finetune.devices`). The tests read it too, so a test that needs a feature is
 skipped on a CPU without it, naming the missing flag, instead of failing.
 
 The flags come from ``/proc/cpuinfo`` (Linux). ``GLUON_FINETUNE_CPUINFO`` points
@@ -31,6 +32,7 @@ ISA_LEVELS = (("AMX", ("amx_tile",)), ("AVX-512", ("avx512f",)), ("AVX2", ("avx2
 #: The flags a bug report or a choice of options needs (everything else is noise).
 FLAGS_THAT_MATTER = ("sse4_1", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
                      "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
+
 
 def cpuinfo_path():
     """The cpuinfo file the check reads: ``$GLUON_FINETUNE_CPUINFO`` or ``/proc/cpuinfo``."""

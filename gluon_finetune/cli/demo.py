@@ -23,8 +23,8 @@ data and the source model (the pretraining is paid for once) and replaces the re
 
 Time on a 2-core AVX2 CPU (AMD Zen 3) without a GPU, measured: about 5.5 minutes the
 first time, 4 of them pretraining the source model (the earlier AVX-512 CPU took 3.5
-minutes for a larger demo); under 1.5 minutes again; --quick: under half a minute. Defaults: 48-pixel
-crops, batch 32, 5 epochs, the book's learning rates
+minutes for a larger demo); under 1.5 minutes again; --quick: under half a minute.
+Defaults: 48-pixel crops, batch 32, 5 epochs, the book's learning rates
 (0.01 fine-tuned with the new output layer at 10x, 0.1 from scratch)."""
 
 EPILOG = """\
