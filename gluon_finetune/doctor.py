@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 from . import __version__, capability, devices, threads
+from .errors import first_line
 
 #: A child process runs one small convolution with oneDNN's verbose log on: the log's
 #: first lines name oneDNN's version and the instruction set it chose for this CPU.
@@ -69,7 +70,7 @@ def mxnet_features():
 
         return {"enabled": sorted(name for name, f in mx.runtime.Features().items() if f.enabled)}
     except Exception as err:  # a broken install is what doctor is for: report, do not stop
-        return {"error": "MXNet does not load: %s" % str(err).strip().splitlines()[-1:]}
+        return {"error": "MXNet does not load: %s" % first_line(err)}
 
 
 def amp_advice(cpu, gpus_usable):
