@@ -3,8 +3,8 @@
 Every choice that depends on the processor reads this module: whether ``--amp``
 can compute in bfloat16 on the CPU, whether INT8 is likely to be faster than
 float32, which vector instructions oneDNN will pick, and what the benchmark and
-``gluon-finetune doctor`` say about the CPU (the GPU's half is in
-:mod:`gluon_finetune.devices`). The tests read it too, so a test that needs a feature is
+``gluon-finetune doctor`` say about the CPU, and which GPUs the installed
+MXNet wheel has kernels for (asked of the CUDA driver, not MXNet). The tests read it too, so a test that needs a feature is
 skipped on a CPU without it, naming the missing flag, instead of failing.
 
 The flags come from ``/proc/cpuinfo`` (Linux). ``GLUON_FINETUNE_CPUINFO`` points
@@ -13,6 +13,7 @@ paths can be exercised on any CPU, in this process or in a child process.
 This module imports nothing heavy (no MXNet), so a command can ask before it
 loads a network.
 """
+import ctypes
 import functools
 import os
 
@@ -136,3 +137,67 @@ def cpu_label(record):
              "VNNI" if record.get("int8_vnni") else "no VNNI",
              "bf16" if record.get("bf16") else "no bf16"]
     return "%s (%s)" % (record.get("model") or "unknown model", ", ".join(words))
+
+
+#: Compute capabilities the mxnet-cu112 1.9.1 wheel has kernels for (major, minor): it
+#: carries machine code for 5.0 to 8.6 and no PTX, so a newer GPU cannot run it.
+SUPPORTED_CC = ((5, 0), (8, 6))
+
+
+@functools.lru_cache(maxsize=None)
+def _cuda_driver():
+    """The CUDA driver library, initialised, or None (no driver, or it refuses to start).
+
+    Loaded and initialised once per process: every GPU's question goes to the same handle.
+    """
+    for name in ("libcuda.so.1", "libcuda.so", "libcuda.dylib", "nvcuda.dll"):
+        try:
+            cuda = ctypes.CDLL(name)
+            break
+        except OSError:
+            continue
+    else:
+        return None
+    return cuda if cuda.cuInit(0) == 0 else None
+
+
+def driver_gpus():
+    """``[(name, (major, minor) or None), ...]`` of every GPU the CUDA driver sees.
+
+    Asks the driver, not MXNet, so that it also answers with the CPU wheel
+    installed or a GPU the wheel has no kernels for (``gluon-finetune doctor``).
+    """
+    cuda = _cuda_driver()
+    count = ctypes.c_int()
+    if cuda is None or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return []
+    gpus = []
+    for index in range(count.value):
+        device, name = ctypes.c_int(), ctypes.create_string_buffer(256)
+        if cuda.cuDeviceGet(ctypes.byref(device), index) != 0:
+            continue
+        cuda.cuDeviceGetName(name, 256, device)
+        gpus.append((name.value.decode(errors="replace") or "GPU %d" % index,
+                     compute_capability(index)))
+    return gpus
+
+
+def compute_capability(device_id):
+    """(major, minor) of GPU ``device_id`` from the CUDA driver, or None when unknown."""
+    cuda = _cuda_driver()
+    major, minor, device = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+    if cuda is None or cuda.cuDeviceGet(ctypes.byref(device), device_id) != 0:
+        return None
+    # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75, _MINOR = 76 (cuda.h)
+    if (cuda.cuDeviceGetAttribute(ctypes.byref(major), 75, device) != 0
+            or cuda.cuDeviceGetAttribute(ctypes.byref(minor), 76, device) != 0):
+        return None
+    return major.value, minor.value
+
+
+def capability_supported(cc):
+    """Whether the installed wheel has kernels for compute capability ``cc`` (None: unknown)."""
+    if cc is None:
+        return None
+    lo, hi = SUPPORTED_CC
+    return lo <= tuple(cc) <= hi

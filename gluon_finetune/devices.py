@@ -5,16 +5,17 @@ capability 5.0 to 8.6 and no PTX, so on a newer GPU (Hopper is 9.0) its kernels
 cannot load; training would fail deep inside the first operator or hang. The
 capability is checked up front and such a GPU is refused with a message.
 """
-import ctypes
-
 import mxnet as mx
 from mxnet import gluon
 
 from . import capability
 from .errors import UserError
 
-#: Compute capabilities the mxnet-cu112 1.9.1 wheel has kernels for (major, minor).
-SUPPORTED_CC = ((5, 0), (8, 6))
+# The GPU's capability lives with the CPU's (capability imports no MXNet, so doctor
+# can report a GPU even when MXNet does not load); re-exported for the callers here.
+SUPPORTED_CC = capability.SUPPORTED_CC
+capability_supported = capability.capability_supported
+compute_capability = capability.compute_capability
 
 
 def parse_ctx(spec):
@@ -71,61 +72,6 @@ def gpu_count():
         return mx.context.num_gpus()
     except Exception:  # the CPU wheel raises when asked about CUDA
         return 0
-
-
-def _cuda_driver():
-    """The CUDA driver library, initialised, or None (no driver, or it refuses to start)."""
-    for name in ("libcuda.so.1", "libcuda.so", "libcuda.dylib", "nvcuda.dll"):
-        try:
-            cuda = ctypes.CDLL(name)
-            break
-        except OSError:
-            continue
-    else:
-        return None
-    return cuda if cuda.cuInit(0) == 0 else None
-
-
-def driver_gpus():
-    """``[(name, (major, minor) or None), ...]`` of every GPU the CUDA driver sees.
-
-    Asks the driver, not MXNet, so that it also answers with the CPU wheel
-    installed or a GPU the wheel has no kernels for (``gluon-finetune doctor``).
-    """
-    cuda = _cuda_driver()
-    count = ctypes.c_int()
-    if cuda is None or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
-        return []
-    gpus = []
-    for index in range(count.value):
-        device, name = ctypes.c_int(), ctypes.create_string_buffer(256)
-        if cuda.cuDeviceGet(ctypes.byref(device), index) != 0:
-            continue
-        cuda.cuDeviceGetName(name, 256, device)
-        gpus.append((name.value.decode(errors="replace") or "GPU %d" % index,
-                     compute_capability(index)))
-    return gpus
-
-
-def compute_capability(device_id):
-    """(major, minor) of GPU ``device_id`` from the CUDA driver, or None when unknown."""
-    cuda = _cuda_driver()
-    major, minor, device = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
-    if cuda is None or cuda.cuDeviceGet(ctypes.byref(device), device_id) != 0:
-        return None
-    # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75, _MINOR = 76 (cuda.h)
-    if (cuda.cuDeviceGetAttribute(ctypes.byref(major), 75, device) != 0
-            or cuda.cuDeviceGetAttribute(ctypes.byref(minor), 76, device) != 0):
-        return None
-    return major.value, minor.value
-
-
-def capability_supported(cc):
-    """Whether the installed wheel has kernels for compute capability ``cc`` (None: unknown)."""
-    if cc is None:
-        return None
-    lo, hi = SUPPORTED_CC
-    return lo <= tuple(cc) <= hi
 
 
 def check_capability(cc, device="gpu(0)"):

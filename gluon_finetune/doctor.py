@@ -15,7 +15,7 @@ import re
 import subprocess
 import sys
 
-from . import __version__, capability, devices, threads
+from . import __version__, capability, threads
 from .errors import first_line
 
 #: A child process runs one small convolution with oneDNN's verbose log on: the log's
@@ -102,11 +102,11 @@ def int8_advice(cpu):
 
 def gpu_report(mxnet_gpus):
     """The GPUs the driver sees, each with its capability and whether the wheel runs on it."""
-    lo, hi = devices.SUPPORTED_CC
+    lo, hi = capability.SUPPORTED_CC
     wheel = "%d.%d-%d.%d" % (lo + hi)
     out = []
-    for index, (name, cc) in enumerate(devices.driver_gpus()):
-        ok = devices.capability_supported(cc)
+    for index, (name, cc) in enumerate(capability.driver_gpus()):
+        ok = capability.capability_supported(cc)
         if ok is None:
             why = "compute capability unknown"
         elif not ok:
@@ -141,7 +141,11 @@ def diagnose(probe_onednn=True):
     except Exception as err:  # MXNet missing or broken: the count cannot be read back
         thread_info = {"error": "unknown: %s" % err}
     thread_info["cpu_quota"] = threads.cpu_quota()
-    mxnet_gpus = devices.gpu_count() if "error" not in features else 0
+    mxnet_gpus = 0
+    if "error" not in features:
+        from . import devices  # imports MXNet: only once it is known to load
+
+        mxnet_gpus = devices.gpu_count()
     gpus = gpu_report(mxnet_gpus)
     return {"versions": versions, "mxnet_features": features, "cpu": cpu, "threads": thread_info,
             "amp": amp_advice(cpu, any(g["runs"] for g in gpus)), "int8": int8_advice(cpu),

@@ -1,8 +1,9 @@
 """gluon-finetune doctor and the capability check it reads: on this CPU and on faked ones."""
 import json
+import os
 import re
 
-from gluon_finetune import capability, devices, doctor
+from gluon_finetune import capability, doctor
 
 from conftest import AVX2_FLAGS, AVX512_FLAGS, run_cli, write_cpuinfo
 
@@ -57,11 +58,25 @@ def test_doctor_json_on_faked_cpus_and_without_cpuinfo(tmp_path):
 
 def test_doctor_names_a_gpu_the_wheel_cannot_run(monkeypatch):
     # The one input no machine here has: GPUs, as the CUDA driver would list them.
-    monkeypatch.setattr(devices, "driver_gpus", lambda: [("NVIDIA H100", (9, 0)),
+    monkeypatch.setattr(capability, "driver_gpus", lambda: [("NVIDIA H100", (9, 0)),
                                                          ("NVIDIA A10", (8, 6))])
     gpus = doctor.gpu_report(mxnet_gpus=0)
     assert [g["compute_capability"] for g in gpus] == ["9.0", "8.6"]
     assert "no kernels for 9.0" in gpus[0]["why"] and not gpus[0]["runs"]
     assert "CPU wheel" in gpus[1]["why"] and "gluon-finetune[gpu]" in gpus[1]["why"]
     assert doctor.gpu_report(mxnet_gpus=2)[1]["runs"]
-    assert devices.capability_supported((5, 0)) and devices.capability_supported(None) is None
+    assert capability.capability_supported((5, 0)) and capability.capability_supported(None) is None
+
+
+def test_doctor_reports_an_mxnet_that_does_not_load(tmp_path):
+    # An installed but broken MXNet (a missing shared library is the usual one): a real
+    # package named mxnet, first on the path, whose import fails as such an install's does.
+    stub = tmp_path / "site" / "mxnet"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text(
+        'raise OSError("libgfortran.so.5: cannot open shared object file: No such file")\n')
+    pythonpath = os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")])
+    proc = run_cli("doctor", env={"PYTHONPATH": pythonpath})
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+    assert "MXNet does not load: libgfortran.so.5: cannot open shared object file" in proc.stdout
+    assert re.search(r"CPU .*\S", proc.stdout)  # the rest of the report is still there
