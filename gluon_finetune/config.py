@@ -1,7 +1,8 @@
 """A training run's settings as plain data, written to the run folder as JSON.
 
 Every default is the book's: SGD, learning rate 0.01 with the new head at 10x,
-weight decay 0.001, batch 128, 5 epochs, 224-pixel crops, ImageNet mean/std.
+weight decay 0.001, batch 128, 5 epochs, 224-pixel crops (the network's own size when
+it was trained at another, e.g. Inception v3's 299), ImageNet mean/std.
 Training from scratch uses the book's 0.1.
 """
 import dataclasses
@@ -14,6 +15,19 @@ from .errors import UserError
 DEFAULT_MODEL = "resnet18_v2"
 FINETUNE_LR = 0.01
 SCRATCH_LR = 0.1
+#: The book's crop size, and every zoo network's input size but these.
+DEFAULT_IMAGE_SIZE = 224
+#: Networks trained on other sizes: Inception v3's 299 (below about 139 px its fixed
+#: 8x8 average pool has nothing left to pool). Keys are name prefixes.
+MODEL_IMAGE_SIZES = {"inceptionv3": 299}
+
+
+def default_image_size(model):
+    """The input size network ``model`` was trained at (ImageNet's, in the zoos)."""
+    for prefix, size in MODEL_IMAGE_SIZES.items():
+        if model.lower().startswith(prefix):
+            return size
+    return DEFAULT_IMAGE_SIZE
 
 
 @dataclass
@@ -51,12 +65,13 @@ class TrainConfig:
     lr_stage_decay: float = 1.0            # rate of stage k from the end: lr * F**k (1 = off)
     recipe: str = "book"                   # the named option set the run started from (recipes.py)
     label_smoothing: float = 0.0
+    divergence_stop: bool = True           # stop a run whose loss or predictions went wrong
     # Batch mixes (gluon_finetune.augment.mix, timm's meaning); off with both alphas 0.
     mixup: float = 0.0                     # MixUp's Beta(alpha, alpha)
     cutmix: float = 0.0                    # CutMix's Beta(alpha, alpha)
     mix_prob: float = 1.0                  # chance that a batch is mixed
     mix_switch_prob: float = 0.5           # with both: chance of CutMix rather than MixUp
-    image_size: int = 224
+    image_size: Optional[int] = None       # None = the network's own (default_image_size)
     train_augs: Optional[str] = None       # aug spec; None = the book's list at image_size
     test_augs: Optional[str] = None
     num_workers: Optional[int] = None      # None = chosen for this machine
@@ -79,6 +94,8 @@ class TrainConfig:
             raise UserError("mode must be 'finetune' or 'scratch', got %r" % c.mode)
         if c.lr is None:
             c.lr = FINETUNE_LR if c.mode == "finetune" else SCRATCH_LR
+        if c.image_size is None:
+            c.image_size = default_image_size(c.model)
         if c.schedule not in ("constant", "step", "cosine", "onecycle"):
             raise UserError("--schedule must be constant, step, cosine or onecycle, got %r" % c.schedule)
         if c.schedule == "step" and not c.step_epochs:

@@ -24,17 +24,29 @@ from .progress import progress
 from .selection import checkpoint_label
 
 
-def accuracy(net, loader, ctxs):
-    """Fraction of correctly classified samples of ``loader`` (inference mode)."""
+def accuracy(net, loader, ctxs, counts=False):
+    """Fraction of correctly classified samples of ``loader`` (inference mode).
+
+    With ``counts``, ``(accuracy, [predictions per class])``: how often each
+    class was predicted (the divergence check looks for a one-class network).
+    """
     correct = mx.nd.zeros((1,), ctx=ctxs[0])
+    per_class = None
     n = 0
     for data, label in loader:
         xs, ys = split_batch(data, label, ctxs)
         for x, y in zip(xs, ys):
-            pred = net(x).argmax(axis=1)
+            out = net(x)
+            pred = out.argmax(axis=1)
             correct += (pred == y.astype("float32")).sum().as_in_context(ctxs[0])
+            if counts:
+                hits = mx.nd.one_hot(pred, out.shape[1]).sum(axis=0).as_in_context(ctxs[0])
+                per_class = hits if per_class is None else per_class + hits
         n += data.shape[0]
-    return correct.asscalar() / max(n, 1)
+    acc = correct.asscalar() / max(n, 1)
+    if counts:
+        return acc, [] if per_class is None else [int(c) for c in per_class.asnumpy()]
+    return acc
 
 
 # --------------------------------------------------------------------------- a run on a folder

@@ -31,7 +31,7 @@ import sys
 import time
 
 from . import model
-from .config import TrainConfig
+from .config import DEFAULT_IMAGE_SIZE, TrainConfig
 from .constants import RESIZED_CROP_SCALE
 from .errors import UserError, first_line
 from .fsutil import atomic_path, claim_folder, read_json, write_json
@@ -93,7 +93,7 @@ QUICK = dataclasses.replace(
 
 #: The book's settings, for the real hotdog set (``scripts/train_hotdog.py``): the
 #: defaults of :class:`~gluon_finetune.config.TrainConfig` (224-pixel crops, batch 128, 5 epochs).
-BOOK = dataclasses.replace(DEMO, name="book", image_size=TrainConfig.image_size,
+BOOK = dataclasses.replace(DEMO, name="book", image_size=DEFAULT_IMAGE_SIZE,
                            batch_size=TrainConfig.batch_size, epochs=TrainConfig.epochs)
 
 

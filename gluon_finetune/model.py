@@ -99,6 +99,46 @@ def head_name(net):
                     % (type(net).__name__, " or ".join(repr(n) for n in HEAD_NAMES)))
 
 
+#: A class count no zoo head has otherwise, to find the head's class axis by its size.
+_PROBE_CLASSES = 997
+
+
+def classes_key(name):
+    """Structural name of the parameter whose first axis is ``name``'s number of classes.
+
+    Heads differ: a Dense (``output.weight``, ``fc.weight``), or a Sequential
+    ending in a 1x1 convolution (MobileNet v2 ``output.0.weight``, SqueezeNet,
+    GluonCV's MobileNet v3). The layer is found by structure: the network is
+    built (not initialised) with a class count nothing else in it has, and the
+    last weight of its head with that many rows is the one.
+    """
+    net = zoo_network(name, classes=_PROBE_CLASSES)
+    _, head = split_params(net)
+    keys = [k for k, p in head.items()
+            if k.endswith("weight") and p.shape and p.shape[0] == _PROBE_CLASSES]
+    if not keys:
+        raise UserError("cannot tell how many classes the head of %s has (no weight in its %r "
+                        "with one row per class)" % (name, head_name(net)))
+    return keys[-1]
+
+
+def materialize(net, image_size, ctx=None):
+    """Give every deferred parameter of ``net`` its shape: one forward pass on a blank batch.
+
+    Zoo heads built without ``in_units`` (MobileNet, DenseNet, Inception, VGG)
+    learn their shapes at the first forward pass; until then reading their
+    parameters fails (``DeferredInitializationError``). lr-find, the head's
+    feature cache and optimizer states all read them before training starts.
+    Runs outside autograd and in predict mode, so BatchNorm's statistics stay.
+    """
+    params = net.collect_params().values()
+    if all(p._deferred_init == () for p in params):
+        return net
+    ctx = ctx[0] if isinstance(ctx, (list, tuple)) else ctx or mx.cpu()
+    net(mx.nd.zeros((1, 3, int(image_size), int(image_size)), ctx=ctx)).wait_to_read()
+    return net
+
+
 def split_params(net):
     """Structural parameter names of ``net`` split into (features, head) dicts."""
     head = head_name(net) + "."
@@ -253,15 +293,12 @@ def _load_weights_file(name, path, ctx):
     if not isinstance(saved, dict):
         raise UserError("weights file %s holds no named parameters" % path)
     saved = {k.split(":", 1)[-1]: v for k, v in saved.items()}  # 'arg:'/'aux:' from exports
-    classes = None
-    for head in HEAD_NAMES:
-        weight = saved.get(head + ".weight")
-        if weight is not None:
-            classes = weight.shape[0]
-            break
-    if classes is None:
-        raise UserError("weights file %s has no output layer (no 'output.weight' or 'fc.weight'); "
-                        "is it a %s classifier saved with save_parameters?" % (path, name))
+    key = classes_key(name)
+    weight = saved.get(key)
+    if weight is None:
+        raise UserError("weights file %s has no %r, where the output layer of %s keeps its classes; "
+                        "is it a %s classifier saved with save_parameters?" % (path, key, name, name))
+    classes = weight.shape[0]
     net = zoo_network(name, classes=classes)
     try:
         net.load_parameters(path, ctx=ctx)

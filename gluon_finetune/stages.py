@@ -13,27 +13,43 @@ dense blocks and transitions, MobileNet v2's bottlenecks. Parameter layers
 after the last stage (ResNet v2's final BatchNorm) belong to the last stage.
 The multipliers go into each parameter's ``lr_mult``, which the optimizer
 applies on every update.
+
+Networks without stages get them by depth instead: MobileNet v1's ``features``
+is one flat list of convolutions, BatchNorms and activations, and GluonCV's
+``*_v1b`` ResNets keep their layers beside the head (``conv1``, ``layer1`` ...
+``fc``) with no ``features`` at all. Their parameter layers, in order, are cut
+into :data:`DEPTH_GROUPS` consecutive groups of about equal numbers of layers
+(``group1`` the shallowest). Networks with many small blocks instead of a few
+stages (MobileNet v2's 17 bottlenecks, SqueezeNet's fire modules) have them
+merged by depth into :data:`DEPTH_GROUPS` stages, so the first block does not
+train at ``F**17`` of the rate. :func:`stage_layout` says which it did.
 """
 from mxnet import gluon
 
-from .errors import UserError
+#: How many groups a network without stages is cut into (a ResNet has a stem + 4 stages).
+DEPTH_GROUPS = 4
 
 
-def feature_stages(net):
-    """``[(name, [params])]`` from the stem to the last stage of ``net.features``.
-
-    Raises
-    ------
-    UserError
-        When ``net`` has no ``features`` made of stages (e.g. GluonCV's ``*_v1b``).
-    """
+def _body(net):
+    """The children that make up the features: ``net.features``'s, else ``net``'s but the head."""
     features = getattr(net, "features", None)
-    if not isinstance(features, gluon.Block):
-        raise UserError("--lr-stage-decay needs a network with a `features` part made of stages "
-                        "(as mxnet.gluon.model_zoo.vision's resnet, densenet, mobilenet); %s has none"
-                        % type(net).__name__)
+    if isinstance(features, gluon.Block):
+        return list(features._children.values()), "features"
+    from .model import head_name
+
+    head = getattr(net, head_name(net))
+    return [c for c in net._children.values() if c is not head], "layers"
+
+
+def stage_layout(net):
+    """``([(name, [params])], how)`` from the shallowest group to the deepest.
+
+    ``how`` is ``"stages"`` when ``net`` has stages (see the module docstring)
+    or a sentence saying how the layers were grouped by depth instead.
+    """
+    children, where = _body(net)
     stem, stages = [], []
-    for child in features._children.values():
+    for child in children:
         params = list(child.collect_params().values())
         if not params:
             continue
@@ -43,24 +59,54 @@ def feature_stages(net):
             stages[-1][1].extend(params)  # layers after the last stage go with it
         else:
             stem.extend(params)
-    if not stages:
-        raise UserError("--lr-stage-decay: the `features` of %s have no stages (child blocks made of "
-                        "layers); use --lr-stage-decay 1 (off) with this network" % type(net).__name__)
-    return ([("stem", stem)] if stem else []) + stages
+    stem = [("stem", stem)] if stem else []
+    if stages and len(stages) <= DEPTH_GROUPS + 1:
+        return stem + stages, "stages"
+    if stages:
+        # MobileNet v2's 17 bottlenecks, SqueezeNet's fire modules: at 0.3 per block the
+        # first ones would train at 0.3**17 of the rate, frozen in all but name.
+        how = ("the %s of %s have %d blocks, merged by depth into %d stages"
+               % (where, type(net).__name__, len(stages), DEPTH_GROUPS))
+        return stem + _by_depth([p for _, p in stages], "stage"), how
+    layers = [list(c.collect_params().values()) for c in children if c.collect_params()]
+    how = ("the %s of %s have no stages, so its %d parameter layers were cut by depth into %d "
+           "groups of about equal size" % (where, type(net).__name__, len(layers),
+                                           min(DEPTH_GROUPS, len(layers))))
+    return _by_depth(layers, "group"), how
+
+
+def _by_depth(parts, prefix):
+    """``parts`` (lists of parameters, shallowest first) cut into up to DEPTH_GROUPS runs."""
+    count = min(DEPTH_GROUPS, len(parts))
+    groups = []
+    for g in range(count):
+        chunk = parts[g * len(parts) // count:(g + 1) * len(parts) // count]
+        groups.append(("%s%d" % (prefix, g + 1), [p for part in chunk for p in part]))
+    return groups
+
+
+def feature_stages(net):
+    """``[(name, [params])]`` from the stem (or shallowest group) to the last stage."""
+    return stage_layout(net)[0]
 
 
 def set_stage_lr_mult(net, decay):
     """Give stage ``k`` of ``n`` (stem = 0) ``lr_mult = decay ** (n - k)``; return ``{name: mult}``.
 
-    With ``decay`` 1 nothing changes and the table is empty.
+    With ``decay`` 1 nothing changes and the table is empty. A network without
+    stages is grouped by depth (:func:`stage_layout`); the table then says so
+    under ``"grouped"``.
     """
     if decay == 1:
         return {}
-    stages = feature_stages(net)
+    groups, how = stage_layout(net)
     table = {}
-    for depth, (name, params) in enumerate(reversed(stages), start=1):
+    for depth, (name, params) in enumerate(reversed(groups), start=1):
         mult = decay ** depth
         for param in params:
             param.lr_mult = mult
         table[name] = mult
-    return dict(reversed(list(table.items())))
+    table = dict(reversed(list(table.items())))
+    if how != "stages":
+        table["grouped"] = how
+    return table

@@ -40,6 +40,7 @@ from .augment import mix as batchmix
 from .augment import spec as augspec
 from .config import TrainConfig
 from .distributed import Cluster
+from .divergence import DivergenceWatch
 from .ema import WeightEMA
 from .errors import UserError
 from .evaluate import accuracy
@@ -144,6 +145,9 @@ def fit(config, log=print):
             "on the test set, an optimistic estimate")
     if config.recipe != "book":
         log("recipe %s: %s" % (config.recipe, recipes.describe(config.recipe, config)))
+    if lr_stages.get("grouped"):
+        log("--lr-stage-decay %g: %s (%s)" % (config.lr_stage_decay, lr_stages["grouped"], ", ".join(
+            "%s %.3g" % (k, v) for k, v in lr_stages.items() if k != "grouped")))
     if not config.amp and {c.device_type for c in ctxs} == {"cpu"} and capability.has_bf16():
         log("tip: this CPU computes bfloat16 natively: --amp trains faster on large images, "
             "with float32 weights (README: Fine-tuning, mixed precision)")
@@ -237,12 +241,15 @@ def load_data(config, cluster=None):
 def build_net(config, classes, ctxs):
     """The network of ``config`` for ``classes``: fine-tune (pretrained features) or scratch."""
     if config.mode == "scratch":
-        return model.scratch_net(len(classes), config.model, ctx=ctxs), {"kind": "scratch"}
-    source, info = model.load_source(config.model, weights=config.weights, root=config.model_root,
-                                     allow_download=config.allow_download, ctx=mx.cpu())
-    net = model.finetune_net(source, len(classes), config.model, head_lr_mult=config.head_lr_mult,
-                             freeze=config.freeze_features, ctx=ctxs)
-    return net, info
+        net, info = model.scratch_net(len(classes), config.model, ctx=ctxs), {"kind": "scratch"}
+    else:
+        source, info = model.load_source(config.model, weights=config.weights,
+                                         root=config.model_root,
+                                         allow_download=config.allow_download, ctx=mx.cpu())
+        net = model.finetune_net(source, len(classes), config.model,
+                                 head_lr_mult=config.head_lr_mult, freeze=config.freeze_features,
+                                 ctx=ctxs)
+    return model.materialize(net, config.image_size, ctxs), info
 
 
 def describe_source(config, source):
@@ -355,6 +362,9 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
     # validation images); replaying the history makes a resumed run's choice the same.
     chooser = selection.Selection(selection.metric_key(data.val is not None, ema is not None),
                                   config.early_stop, history)
+    watch = DivergenceWatch(len(data.classes), len(data.train_set) // max(cluster.workers, 1),
+                            config.batch_size, finetune=config.mode == "finetune",
+                            enabled=config.divergence_stop)
     epochs = range(start_epoch + 1, config.epochs + 1)
     if chooser.should_stop():
         log("nothing to do: the run stopped early after epoch %d; its best checkpoint (epoch %d) "
@@ -379,15 +389,17 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
                 mix = batchmix.from_config(config, len(data.classes), epoch, cluster.rank)
                 loss, train_acc = train_epoch(trained, train_batches, trainer, loss_fn, ctxs, config,
                                               "epoch %d/%d" % (epoch, config.epochs), cluster.workers,
-                                              after_step=ema.update if ema else None, mix=mix)
+                                              after_step=ema.update if ema else None, mix=mix,
+                                              watch=watch)
                 train_time = time.time() - tic
                 if run is None:  # other workers: train on; rank 0 measures and writes
                     continue
-                test_acc = accuracy(trained, test_batches, ctxs)
+                test_acc, test_counts = accuracy(trained, test_batches, ctxs, counts=True)
                 rec = {"epoch": epoch, "loss": loss, "train_acc": train_acc, "test_acc": test_acc,
                        "time": time.time() - tic, "train_time": train_time,
                        "lr": _logged_lr(trainer, epoch * steps_per_epoch, cluster)}
-                rec.update(_extra_accuracies(trained, val_batches, test_batches, ctxs, ema))
+                extra, val_counts = _extra_accuracies(trained, val_batches, test_batches, ctxs, ema)
+                rec.update(extra)
                 rec["time"] = time.time() - tic
                 history = history + [rec]
                 tags = ["last"] + (["best"] if chooser.update(rec) else [])
@@ -400,6 +412,10 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
                 line = epoch_line(rec)
                 run.log(line)
                 log(line)
+                if val_counts is None:
+                    watch.epoch(epoch, test_counts, test_acc, "test")
+                else:
+                    watch.epoch(epoch, val_counts, rec["val_acc"], "validation")
                 if chooser.should_stop():
                     line = chooser.stop_message(run.checkpoints.folder)
                     run.log(line)
@@ -435,7 +451,7 @@ def _unfreeze(net, trainer, config, log):
 
 
 def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1, after_step=None,
-                mix=None):
+                mix=None, watch=None):
     """One pass over ``loader``; return (mean loss per sample, training accuracy).
 
     With ``mix`` (a :class:`gluon_finetune.augment.mix.BatchMix`) every batch is
@@ -447,7 +463,9 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1,
     over all workers' images, and the loss and accuracy are this worker's.
     With a trainer prepared by ``amp.init_trainer`` the loss is scaled for the
     backward pass (AMP's dynamic loss scaling). ``after_step`` is called after
-    every optimizer step (the weight EMA's update).
+    every optimizer step (the weight EMA's update). ``watch`` (a
+    :class:`~gluon_finetune.divergence.DivergenceWatch`) sees the mean loss of
+    every stretch between looks at the loss and stops a diverging run.
 
     The loop never waits for the device except every :data:`SYNC_EVERY`
     batches (and at the end): MXNet runs the step asynchronously while the
@@ -460,6 +478,7 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1,
     loss_sum = mx.nd.zeros((1,), ctx=ctxs[0])
     correct = mx.nd.zeros((1,), ctx=ctxs[0])
     n = 0
+    mark = (0.0, 0)  # loss sum and images at the last look (the divergence check's stretches)
     bar = progress(total=len(loader), desc=desc, unit="batch", quiet=config.quiet)
     for i, (data, label) in enumerate(loader):
         raise_pending()
@@ -495,12 +514,22 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1,
         n += data.shape[0]
         bar.update(1)
         if (i + 1) % SYNC_EVERY == 0:
-            _check_finite(loss_sum.asscalar(), n)
-            bar.set_postfix(loss="%.4f" % (loss_sum.asscalar() / n))
+            total = loss_sum.asscalar()
+            _check_finite(total, n)
+            mark = _stretch(watch, total, n, mark)
+            bar.set_postfix(loss="%.4f" % (total / n))
     bar.close()
     total = loss_sum.asscalar()
     _check_finite(total, n)
+    _stretch(watch, total, n, mark)
     return total / max(n, 1), correct.asscalar() / max(n, 1)
+
+
+def _stretch(watch, total, n, mark):
+    """Give ``watch`` the mean loss of the images since ``mark`` (loss sum, count); new mark."""
+    if watch is not None and n > mark[1]:
+        watch.stretch((total - mark[0]) / (n - mark[1]), n - mark[1])
+    return total, n
 
 
 def epoch_line(rec):
@@ -514,16 +543,17 @@ def epoch_line(rec):
 
 
 def _extra_accuracies(net, val_batches, test_batches, ctxs, ema):
-    """``val_acc`` and, with a weight EMA, ``ema_val_acc`` and ``ema_test_acc`` of one epoch."""
-    rec = {}
+    """``({val_acc, ...}, val_counts)``: with a weight EMA also ``ema_val_acc`` and
+    ``ema_test_acc``; ``val_counts`` are the predictions per class (None: no validation set)."""
+    rec, counts = {}, None
     if val_batches is not None:
-        rec["val_acc"] = accuracy(net, val_batches, ctxs)
+        rec["val_acc"], counts = accuracy(net, val_batches, ctxs, counts=True)
     if ema is not None:
         with ema.applied():
             if val_batches is not None:
                 rec["ema_val_acc"] = accuracy(net, val_batches, ctxs)
             rec["ema_test_acc"] = accuracy(net, test_batches, ctxs)
-    return rec
+    return rec, counts
 
 
 def _val_text(data):

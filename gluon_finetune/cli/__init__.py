@@ -13,7 +13,7 @@ from .. import __version__
 
 # Order is the order shown in --help.
 COMMANDS = ["demo", "augment", "data", "train", "lr-find", "compare", "evaluate", "predict", "export",
-            "launch", "doctor"]
+            "launch", "models", "doctor"]
 
 DESCRIPTION = """\
 Fine-tune ImageNet-pretrained MXNet/Gluon networks on your own image folders.
@@ -31,6 +31,7 @@ Its steps, one sub-command each:
   predict   classify images with a trained run
   export    a run as MXNet symbol + params (or ONNX) for deployment
   launch    run training on several processes or machines (MXNet's parameter server)
+  models    the networks that can be fine-tuned: input size, size, ImageNet top-1
   doctor    versions, CPU flags, threads and GPUs: what this machine can run
 """
 

@@ -1,5 +1,5 @@
 """``gluon-finetune demo``: the book's whole experiment offline, with an HTML report."""
-from ..config import DEFAULT_MODEL, TrainConfig
+from ..config import DEFAULT_IMAGE_SIZE, DEFAULT_MODEL, TrainConfig
 from . import add_threads_option, formatter
 
 DESCRIPTION = """\
@@ -67,7 +67,7 @@ def add_experiment_options(parser, out, book=False):
                         help="epochs of each run (default: %d; --quick: 2)" % TrainConfig.epochs)
     parser.add_argument("--image-size", type=int, metavar="PX",
                         help="crop size (default: %s; --quick: 32)"
-                             % default(TrainConfig.image_size, 64))
+                             % default(DEFAULT_IMAGE_SIZE, 48))  # hotdog.DEMO's (importing it loads MXNet)
     parser.add_argument("--batch-size", type=int, metavar="N",
                         help="batch size (default: %s; --quick: 16)"
                              % default(TrainConfig.batch_size, 32))

@@ -1,7 +1,8 @@
 """``gluon-finetune train``: fine-tune a pretrained network on an image folder."""
 import argparse
 
-from ..config import FINETUNE_LR, SCRATCH_LR, TrainConfig
+from ..config import DEFAULT_IMAGE_SIZE, FINETUNE_LR, MODEL_IMAGE_SIZES, SCRATCH_LR, TrainConfig
+from ..divergence import COLLAPSE_EPOCHS, LOSS_FACTOR, SUSTAIN_BATCHES
 from ..recipes import RECIPES, describe
 from . import add_threads_option, formatter
 
@@ -54,7 +55,9 @@ def add_training_options(p):
                         "or valid/ folder (then that is the validation set)")
     g.add_argument("--strict", action="store_true", help="refuse unreadable files instead of skipping them")
     g.add_argument("--image-size", type=int, default=DEFAULTS.image_size, metavar="PX",
-                   help="crop size (default: %(default)s)")
+                   help="crop size (default: the network's own, %d; %s)" % (
+                       DEFAULT_IMAGE_SIZE, ", ".join("%d for %s" % (v, k)
+                                                     for k, v in MODEL_IMAGE_SIZES.items())))
     g.add_argument("--train-augs", metavar="SPEC",
                    help="training augmentations (default: book_train = resized_crop, flip, to_tensor, "
                         "normalize); see `gluon-finetune augment --help`")
@@ -124,9 +127,19 @@ def add_training_options(p):
                    help="discriminative rates: the last stage of `features` trains at F x lr, the "
                         "one before at F^2 x lr, ..., the stem at the smallest; the head keeps "
                         "--head-lr-mult. E.g. 0.5 on resnet18: stages 4..1 at 0.5, 0.25, 0.125, "
-                        "0.0625, the stem 0.031 (default: 1 = off)")
+                        "0.0625, the stem 0.031. A network without stages (MobileNet v1, GluonCV's *_v1b "
+                        "without `features`) has its layers cut by depth into 4 groups instead, "
+                        "and the log says so (default: 1 = off)")
     g.add_argument("--label-smoothing", type=float, default=DEFAULTS.label_smoothing,
                    help="(default: %(default)g)")
+    g.add_argument("--no-divergence-stop", action="store_true",
+                   help="keep training a run that went wrong. By default a run stops, with advice "
+                        "and its last epoch kept, when the training loss stays above %g x "
+                        "ln(classes) (a new head starts near 1 x) for %d batches or an epoch, or "
+                        "when a fine-tuned network predicts one class for every validation/test "
+                        "image %d epochs in a row. Normal runs measured here stayed below 1.6 x; "
+                        "runs with a rate too high for their features sat at 6-16 x"
+                        % (LOSS_FACTOR, SUSTAIN_BATCHES, COLLAPSE_EPOCHS))
     g.add_argument("--early-stop", type=int, metavar="PATIENCE",
                    help="stop when validation accuracy has not improved for PATIENCE epochs; the best "
                         "checkpoint is the run's result (needs a val/ folder or --val-split)")
@@ -218,7 +231,7 @@ def config_from_args(args, mode="finetune"):
         num_workers=args.workers, ctx=args.ctx, kvstore=args.kvstore,
         hybridize=not args.no_hybridize, amp=args.amp, seed=args.seed, split=args.split,
         strict=args.strict, val_split=args.val_split, early_stop=args.early_stop, ema=args.ema,
-        quiet=args.quiet, **mix_fields(args))
+        divergence_stop=not args.no_divergence_stop, quiet=args.quiet, **mix_fields(args))
 
 
 def register(sub):
