@@ -20,30 +20,59 @@ from .errors import UserError
 from .progress import progress
 
 
-def feature_block(net):
+def feature_block(net, image_size=64):
     """The part of ``net`` that computes the pooled features its head classifies.
 
     For the model zoo's networks whose forward pass is ``output(features(x))``
     (resnet*, mobilenet*, densenet*, vgg*, alexnet, squeezenet, inception)
     that is ``net.features``; its output is one vector per image (512 values
-    for resnet18).
+    for resnet18). Networks without ``features`` (GluonCV's ``*_v1b``: conv1,
+    bn1, ..., layer4, avgpool, flat, fc) get a block that runs their other
+    children in order, once one forward pass on an ``image_size`` picture
+    shows that this is what ``net`` computes.
 
     Raises
     ------
     UserError
-        For a network that is not built that way (e.g. GluonCV's ``*_v1b``,
-        whose head is ``fc``): its features cannot be computed apart.
+        For a network whose forward pass is not its children in order: its
+        features cannot be computed apart.
     """
     features = getattr(net, "features", None)
-    if model.head_name(net) != "output" or not isinstance(features, gluon.Block):
+    head = model.head_name(net)
+    if head == "output" and isinstance(features, gluon.Block):
+        return features
+    body = _Children([c for name, c in net._children.items() if name != head])
+    x = mx.nd.random.uniform(shape=(1, 3, image_size, image_size), ctx=_ctx_of(net))
+    try:
+        same = np.allclose(getattr(net, head)(body(x)).asnumpy(), net(x).asnumpy(), atol=1e-4)
+    except mx.base.MXNetError:
+        same = False
+    if not same:
         raise UserError("--cache-features needs a network made of `features` followed by `output` "
-                        "(as mxnet.gluon.model_zoo.vision's resnet, mobilenet, densenet and vgg); "
-                        "%s is not. Train with --freeze-features alone instead."
-                        % type(net).__name__)
-    return features
+                        "(as mxnet.gluon.model_zoo.vision's resnet, mobilenet, densenet and vgg), "
+                        "or of layers run in order before its head; %s is neither. Train with "
+                        "--freeze-features alone instead." % type(net).__name__)
+    return body
 
 
-def extract_features(block, batches, ctxs):
+class _Children(gluon.HybridBlock):
+    """Run the given blocks one after another (a network's layers before its head)."""
+
+    def __init__(self, blocks):
+        super().__init__(prefix="")
+        self._blocks = list(blocks)  # not registered: they stay the network's own children
+
+    def hybrid_forward(self, F, x):
+        for block in self._blocks:
+            x = block(x)
+        return x
+
+
+def _ctx_of(net):
+    return next(iter(net.collect_params().values())).list_ctx()[0]
+
+
+def extract_features(block, batches, ctxs, keep_shape=False):
     """Run ``block`` (inference mode) over ``(data, label)`` batches; gather the results.
 
     Parameters
@@ -58,15 +87,17 @@ def extract_features(block, batches, ctxs):
     Returns
     -------
     (numpy.ndarray, numpy.ndarray)
-        ``(N, D)`` float32 features (flattened) and the ``(N,)`` labels, in the
-        order of ``batches``.
+        ``(N, D)`` float32 features (flattened; with ``keep_shape`` as the block
+        returned them, e.g. ``(N, 1280, 1, 1)`` for a head that starts with a
+        1x1 convolution) and the ``(N,)`` labels, in the order of ``batches``.
     """
     feats, labels = [], []
     for data, label in batches:
         xs, ys = devices.split_batch(data, label, ctxs)
         for x, y in zip(xs, ys):
             out = block(x)
-            feats.append(out.reshape((out.shape[0], -1)).astype("float32").asnumpy())
+            out = out if keep_shape else out.reshape((out.shape[0], -1))
+            feats.append(out.astype("float32").asnumpy())
             labels.append(y.asnumpy())
     if not feats:
         return np.zeros((0, 0), np.float32), np.zeros((0,), np.int64)
@@ -129,7 +160,7 @@ def cache_features(net, data, config, ctxs, log=print):
     """
     test_list = (augspec.parse_spec(config.test_augs) if config.test_augs
                  else augment.test_augs(config.image_size))
-    block = feature_block(net)
+    block = feature_block(net, config.image_size)
     tic = time.time()
     sets = []
     # The test loader already has the test preprocessing; the training images get
@@ -142,15 +173,16 @@ def cache_features(net, data, config, ctxs, log=print):
     if getattr(data, "val", None) is not None:
         loaders.append(("val", data.val))
     for name, loader in loaders:
+        # As the block returns them: MobileNet v2's head starts with a 1x1 convolution.
         feats, labels = extract_features(
             block, progress(loader, total=len(loader), desc="features (%s)" % name, unit="batch",
-                            quiet=config.quiet), ctxs)
+                            quiet=config.quiet), ctxs, keep_shape=True)
         sets.append((feats, labels))
     seconds = time.time() - tic
     (train_f, train_y), (test_f, test_y) = sets[:2]
     log("computed the %d-value features of %d training%s and %d test images once, in %.1f sec, with "
         "the test-time preprocessing (%s): no random augmentation; training the head on them"
-        % (train_f.shape[1], len(train_f),
+        % (int(np.prod(train_f.shape[1:])), len(train_f),
            ", %d validation" % len(sets[2][0]) if len(sets) > 2 else "",
            len(test_f), seconds, augspec.to_spec(test_list)))
     val = None

@@ -123,7 +123,7 @@ def fit(config, log=print):
     net, source = build_net(config, data.classes, ctxs)
     lr_stages = stages.set_stage_lr_mult(net, config.lr_stage_decay)
     if config.cache_features:
-        feature_block(net)  # refuse an unsupported network before the run folder exists
+        feature_block(net, config.image_size)  # refuse an unsupported network before the run exists
     out = config.out or default_run_path(config.mode)
     config = dataclasses.replace(config, out=out)
     run = None
@@ -364,7 +364,8 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
                                   config.early_stop, history)
     watch = DivergenceWatch(len(data.classes), len(data.train_set) // max(cluster.workers, 1),
                             config.batch_size, finetune=config.mode == "finetune",
-                            enabled=config.divergence_stop)
+                            enabled=config.divergence_stop,
+                            start_loss=history[0]["loss"] if history else None)
     epochs = range(start_epoch + 1, config.epochs + 1)
     if chooser.should_stop():
         log("nothing to do: the run stopped early after epoch %d; its best checkpoint (epoch %d) "

@@ -209,10 +209,12 @@ def test_cache_features_needs_features_then_output():
             self.fc = gluon.nn.Dense(2)
 
         def hybrid_forward(self, F, x):
-            return self.fc(self.body(x))
+            return self.fc(self.body(x) * 2)  # not its children in order
 
+    fc_net = FcNet()
+    fc_net.initialize()
     with pytest.raises(UserError, match="--cache-features needs a network made of `features`"):
-        features.feature_block(FcNet())
+        features.feature_block(fc_net, image_size=8)
     net = model.scratch_net(2)
     assert features.feature_block(net) is net.features
     with pytest.raises(UserError, match="--scratch"):

@@ -134,11 +134,11 @@ def add_training_options(p):
                    help="(default: %(default)g)")
     g.add_argument("--no-divergence-stop", action="store_true",
                    help="keep training a run that went wrong. By default a run stops, with advice "
-                        "and its last epoch kept, when the training loss stays above %g x "
-                        "ln(classes) (a new head starts near 1 x) for %d batches or an epoch, or "
-                        "when a fine-tuned network predicts one class for every validation/test "
-                        "image %d epochs in a row. Normal runs measured here stayed below 1.6 x; "
-                        "runs with a rate too high for their features sat at 6-16 x"
+                        "and its last epoch kept, when the training loss stays above %g x its "
+                        "starting value (the first batches' mean, at least ln(classes)) for %d "
+                        "batches or an epoch, or when a fine-tuned network that did better "
+                        "predicts one class for every validation/test image %d epochs in a row "
+                        "(README: Real photos, for the runs these thresholds come from)"
                         % (LOSS_FACTOR, SUSTAIN_BATCHES, COLLAPSE_EPOCHS))
     g.add_argument("--early-stop", type=int, metavar="PATIENCE",
                    help="stop when validation accuracy has not improved for PATIENCE epochs; the best "

@@ -1,0 +1,159 @@
+"""Every head shape of the zoos fine-tunes: --weights in the zoo's layout, lr-find, --recipe fast, INT8.
+
+The networks stand for the head shapes the zoos have: a Dense with ``in_units``
+(resnet18_v2), a Dense whose input size is deferred to the first batch
+(mobilenet0.25), a Sequential ending in a 1x1 convolution (mobilenetv2_0.25)
+and GluonCV's ``fc`` beside layers without ``features`` (resnet18_v1b). Their
+weights are random, saved as the zoo saves its ImageNet files.
+"""
+import json
+import os
+
+import mxnet as mx
+import pytest
+
+from gluon_finetune import catalog, model, stages
+from gluon_finetune.divergence import COLLAPSE_MIN_IMAGES, Diverged, DivergenceWatch
+
+from conftest import assert_user_error, run_cli, run_cli_each
+
+HEADS = ["resnet18_v2", "mobilenet0.25", "mobilenetv2_0.25", "resnet18_v1b"]
+
+
+def _zoo_weights(name, folder, classes=10):
+    """Random weights of ``name`` with ``classes`` outputs, saved as the zoo's files are."""
+    mx.random.seed(0)
+    net = model.zoo_network(name, classes=classes)
+    net.initialize(mx.init.Xavier())
+    model.materialize(net, 32)
+    path = os.path.join(str(folder), "%s.params" % name)
+    net.save_parameters(path)
+    return path
+
+
+@pytest.mark.parametrize("name", HEADS)
+def test_each_head_shape_trains_finds_a_rate_runs_the_fast_recipe_and_exports_int8(
+        name, tiny_hotdog, tmp_path):
+    weights = _zoo_weights(name, tmp_path)
+    common = ["--model", name, "--weights", weights, "--data", tiny_hotdog, "--batch-size", "8",
+              "--image-size", "32", "--seed", "0", "--quiet", "--workers", "0"]
+    run, fast = tmp_path / "run", tmp_path / "fast"
+    procs = run_cli_each(
+        ["train"] + common + ["--epochs", "1", "--out", run],
+        ["lr-find"] + common + ["--steps", "6", "--out", tmp_path / "lr.png"],
+        ["lr-find"] + common + ["--steps", "6", "--freeze-features", "--cache-features",
+                                "--out", tmp_path / "lr-head.png"],
+        ["train"] + common + ["--recipe", "fast", "--epochs", "2", "--out", fast],
+        ["export", run, "--quantize", "int8", "--calib-data", tiny_hotdog, "--calib-images", "8",
+         "--out", tmp_path / "int8"])
+    for proc in procs:
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, (proc.stdout, proc.stderr)
+    assert "suggested --lr" in procs[1].stdout.lower() or "suggest" in procs[1].stdout.lower()
+    assert (tmp_path / "lr.png").is_file() and (tmp_path / "lr-head.png").is_file()
+    history = [json.loads(line) for line in (fast / "history.jsonl").read_text().splitlines()]
+    assert len(history) == 2
+    record = json.loads((fast / "config.json").read_text())
+    assert record["config"]["lr_stage_decay"] == 0.3 and record["lr_stages"]
+    if name == "mobilenet0.25":  # no stages: grouped by depth, and the log says so
+        assert record["lr_stages"]["grouped"].startswith("the features of MobileNet have no stages")
+        assert "cut by depth into 4 groups" in procs[3].stdout
+    assert any(f.endswith("-int8-symbol.json") for f in os.listdir(tmp_path / "int8"))
+
+
+def test_the_head_is_found_by_structure():
+    assert model.classes_key("resnet18_v2") == "output.weight"
+    assert model.classes_key("resnet18_v1b") == "fc.weight"
+    assert model.classes_key("mobilenetv2_1.0") == "output.0.weight"
+    assert model.classes_key("squeezenet1.1") == "output.0.weight"  # after its Dropout
+    assert model.classes_key("mobilenetv3_small") == "output.0.weight"
+
+
+def test_weights_of_another_network_say_which_parameter_is_missing(tiny_hotdog, tmp_path):
+    weights = _zoo_weights("mobilenet0.25", tmp_path)
+    proc = run_cli("train", "--model", "mobilenetv2_0.25", "--weights", weights, "--data",
+                   tiny_hotdog, "--epochs", "1", "--image-size", "32", "--out", tmp_path / "r")
+    assert_user_error(proc, weights, "'output.0.weight'", "mobilenetv2_0.25")
+    assert not (tmp_path / "r").exists()
+
+
+def test_stages_merge_many_blocks_and_group_flat_features():
+    net = model.zoo_network("mobilenetv2_0.25", 2)
+    groups, how = stages.stage_layout(net)
+    assert [g for g, _ in groups] == ["stem", "stage1", "stage2", "stage3", "stage4"]
+    assert "17 blocks, merged by depth into 4 stages" in how
+    every = {id(p) for _, params in groups for p in params}
+    features, _ = model.split_params(net)
+    assert every == {id(p) for p in features.values()}  # every feature parameter, once
+    groups, how = stages.stage_layout(model.zoo_network("mobilenet0.25", 2))
+    assert [g for g, _ in groups] == ["group1", "group2", "group3", "group4"] and "no stages" in how
+    groups, how = stages.stage_layout(model.zoo_network("resnet18_v1b", 2))  # no `features`
+    assert how == "stages" and [g for g, _ in groups][-1] == "stage4"
+
+
+def test_each_network_has_its_own_input_size_and_the_models_command_lists_them(tmp_path):
+    from gluon_finetune.config import TrainConfig
+
+    assert TrainConfig(model="inceptionv3").resolved().image_size == 299
+    assert TrainConfig().resolved().image_size == 224
+    assert TrainConfig(model="inceptionv3", image_size=320).resolved().image_size == 320
+    # a cached file is reported as such (only its presence: nothing is downloaded or hashed)
+    info = model.pretrained_file_info("mobilenet0.25", str(tmp_path))
+    open(info["path"], "wb").close()
+    procs = run_cli_each(["models", "mobilenet0.2*", "--json", "--model-root", tmp_path],
+                         ["models", "inception*"], ["models", "nothing*"])
+    rows = json.loads(procs[0].stdout)
+    assert [r["name"] for r in rows] == ["mobilenet0.25"] and rows[0]["cached"]
+    assert rows[0]["parameters"] == 470072 and rows[0]["imagenet_top1"] == 0.5185
+    assert "inceptionv3" in procs[1].stdout and " 299 " in procs[1].stdout
+    assert "published by the zoos, not measured here" in procs[1].stdout
+    assert_user_error(procs[2], "'nothing*'")
+    assert set(catalog.names("mobilenetv3*")) == {"mobilenetv3_small", "mobilenetv3_large"}
+
+
+def test_the_divergence_watch_fires_on_a_sustained_high_loss_and_a_collapse_only():
+    watch = DivergenceWatch(classes=2, epoch_images=64, batch_size=8)
+    watch.stretch(1.2, 8)  # the starting value
+    watch.stretch(5.0, 32)  # half an epoch above 3 x 1.2
+    watch.stretch(0.5, 32)  # back down: the count starts again
+    watch.stretch(5.0, 32)
+    with pytest.raises(Diverged, match=r"above 3 x its starting value \(1.2\) for 64 images"):
+        watch.stretch(5.0, 32)
+    low = DivergenceWatch(classes=2, epoch_images=64, batch_size=8, start_loss=0.1)
+    low.stretch(2.0, 64)  # the start is at least ln(2): 2.0 < 3 x 0.69
+    # one class for everything, after an epoch that did better, twice in a row
+    n = COLLAPSE_MIN_IMAGES
+    watch = DivergenceWatch(classes=2, epoch_images=64, batch_size=8)
+    watch.epoch(1, [n, 0], 0.5)  # one class from the start: not a collapse
+    watch.epoch(2, [n // 2, n // 2], 0.8)
+    watch.epoch(3, [0, n], 0.5)
+    with pytest.raises(Diverged, match="predicts one class for all %d validation images" % n):
+        watch.epoch(4, [0, n], 0.5, "validation")
+    scratch = DivergenceWatch(classes=2, epoch_images=64, batch_size=8, finetune=False)
+    off = DivergenceWatch(classes=2, epoch_images=64, batch_size=8, enabled=False)
+    small = DivergenceWatch(classes=2, epoch_images=64, batch_size=8)
+    for w, size in ((scratch, n), (off, n), (small, n - 2)):
+        for epoch, counts, acc in ((1, [size // 2, size // 2], 0.9), (2, [size, 0], 0.5),
+                                   (3, [size, 0], 0.5), (4, [size, 0], 0.5)):
+            w.epoch(epoch, counts, acc)
+    for _ in range(20):
+        off.stretch(100.0, 64)
+
+
+def test_a_diverging_run_stops_with_advice_and_keeps_its_last_epoch(tiny_hotdog, tiny_source,
+                                                                    tmp_path):
+    common = ["--data", tiny_hotdog, "--weights", tiny_source, "--epochs", "3", "--batch-size",
+              "8", "--image-size", "32", "--seed", "0", "--quiet", "--workers", "0"]
+    stopped, normal, unchecked = tmp_path / "stopped", tmp_path / "normal", tmp_path / "unchecked"
+    procs = run_cli_each(["train"] + common + ["--lr", "2", "--out", stopped],
+                         ["train"] + common + ["--out", normal],
+                         ["train"] + common + ["--lr", "2", "--no-divergence-stop",
+                                               "--out", unchecked])
+    proc = procs[0]
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr, proc.stderr
+    assert "error: training diverged" in proc.stderr and "lr-find" in proc.stderr
+    assert "--no-divergence-stop" in proc.stderr
+    assert (stopped / "config.json").is_file()
+    assert procs[1].returncode == 0, procs[1].stderr
+    assert len((normal / "history.jsonl").read_text().splitlines()) == 3
+    # without the check it runs on (to NaN or to the end, but past the point the check stops)
+    assert "training diverged" not in procs[2].stderr
