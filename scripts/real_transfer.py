@@ -14,7 +14,7 @@ by default; without it, pass ``--data`` and ``--weights NETWORK=FILE`` (or let
 the zoo download its ImageNet weights).
 
     python scripts/real_transfer.py                       # the real kit, every recipe, seeds 0,1,2
-    python scripts/real_transfer.py --networks mobilenet0.75 --recipes book,default --seeds 0
+    python scripts/real_transfer.py --networks mobilenet0.75 --recipes book,steady --seeds 0
     python scripts/real_transfer.py --recipe "small=--batch-size 32 --lr 0.001" --recipes small
 """
 import argparse
@@ -31,17 +31,18 @@ sys.path.insert(0, ROOT)
 import gluon_finetune  # noqa: F401,E402  (before mxnet: it chooses MXNet's thread count)
 from gluon_finetune.cli.train import config_from_args, register  # noqa: E402
 from gluon_finetune.divergence import Diverged  # noqa: E402
+from gluon_finetune.recipes import TRAIN_DEFAULT  # noqa: E402
 from gluon_finetune.train import NonFiniteLoss, fit  # noqa: E402
 
 #: The real kit (read its README): photos and converted ImageNet weights, never committed.
 KIT = os.path.join(os.path.dirname(ROOT), "shared", "real")
 KIT_WEIGHTS = {"mobilenet0.75": "mobilenet0.75-tflite-imagenet.params",
                "mobilenetv2_1.0": "mobilenetv2_1.0-tflite-imagenet.params"}
-#: Recipes by name: extra `train` options. "default" is what `train` does with none.
+#: Recipes by name: extra `train` options ("steady" is what `train` does with none).
 RECIPES = {
     "book": "--recipe book",
     "fast": "--recipe fast",
-    "default": "",
+    "steady": "--recipe steady",
 }
 
 
@@ -52,7 +53,7 @@ def parse_args(argv=None):
     p.add_argument("--networks", default=",".join(KIT_WEIGHTS), help="comma-separated zoo names")
     p.add_argument("--weights", action="append", default=[], metavar="NETWORK=FILE",
                    help="source weights of a network (default: the kit's, else the zoo's ImageNet)")
-    p.add_argument("--recipes", default="book,fast,default", help="comma-separated recipe names")
+    p.add_argument("--recipes", default="book,fast,steady", help="comma-separated recipe names")
     p.add_argument("--recipe", action="append", default=[], metavar="NAME=OPTIONS",
                    help="define a recipe: NAME and the train options it adds")
     p.add_argument("--seeds", default="0,1,2")
@@ -70,7 +71,7 @@ def kit_data():
 def run_one(argv, log):
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
-    config = config_from_args(parser.parse_args(argv))
+    config = config_from_args(parser.parse_args(argv), default_recipe=TRAIN_DEFAULT)
     start = time.time()
     try:
         result = fit(config, log=log)

@@ -276,7 +276,10 @@ def test_a_job_training_every_layer_finishes(tiny_hotdog, tiny_source, tmp_path,
     out = tmp_path / "run"
     proc = run_job(["launch", "-n", "2", "-s", "1", "--port", port, "--"]
                    + tiny_train(tiny_hotdog, tiny_source, out, "--epochs", epochs, "--kvstore", kvstore,
-                                "--ctx", ctx))
+                                "--ctx", ctx,
+                                # random source features, 2 batches a worker: its loss swings
+                                # past 3x its start, which this test is not about
+                                "--no-divergence-stop"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert [h["epoch"] for h in read_history(out)] == list(range(1, epochs + 1))
     assert len((out / "log.txt").read_text().splitlines()) == epochs

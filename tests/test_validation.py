@@ -91,7 +91,8 @@ def test_the_best_checkpoint_is_chosen_on_validation_and_early_stop_keeps_it(
     scripted = iter([0.5, 0.7, 0.6, 0.9])  # best at 2, then a worse epoch: patience 1 stops after 3
     real = train._extra_accuracies
     def fake(*args):
-        return dict(real(*args), val_acc=next(scripted))
+        rec, counts = real(*args)
+        return dict(rec, val_acc=next(scripted)), counts
 
     monkeypatch.setattr(train, "_extra_accuracies", fake)
     out = tmp_path / "run"

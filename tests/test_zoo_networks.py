@@ -37,26 +37,27 @@ def test_each_head_shape_trains_finds_a_rate_runs_the_fast_recipe_and_exports_in
     weights = _zoo_weights(name, tmp_path)
     common = ["--model", name, "--weights", weights, "--data", tiny_hotdog, "--batch-size", "8",
               "--image-size", "32", "--seed", "0", "--quiet", "--workers", "0"]
-    run, fast = tmp_path / "run", tmp_path / "fast"
-    procs = run_cli_each(
-        ["train"] + common + ["--epochs", "1", "--out", run],
-        ["lr-find"] + common + ["--steps", "6", "--out", tmp_path / "lr.png"],
-        ["lr-find"] + common + ["--steps", "6", "--freeze-features", "--cache-features",
-                                "--out", tmp_path / "lr-head.png"],
-        ["train"] + common + ["--recipe", "fast", "--epochs", "2", "--out", fast],
-        ["export", run, "--quantize", "int8", "--calib-data", tiny_hotdog, "--calib-images", "8",
-         "--out", tmp_path / "int8"])
+    fast = tmp_path / "fast"
+    commands = [["train"] + common + ["--recipe", "fast", "--epochs", "2", "--out", fast],
+                ["lr-find"] + common + ["--steps", "6", "--out", tmp_path / "lr.png"],
+                ["export", fast, "--quantize", "int8", "--calib-data", tiny_hotdog,
+                 "--calib-images", "8", "--out", tmp_path / "int8"]]
+    if name == "mobilenet0.25":  # a deferred head, read before any forward pass
+        commands.append(["lr-find"] + common + ["--steps", "6", "--freeze-features",
+                                                "--cache-features", "--out", tmp_path / "h.png"])
+    procs = run_cli_each(*commands)
     for proc in procs:
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, (proc.stdout, proc.stderr)
-    assert "suggested --lr" in procs[1].stdout.lower() or "suggest" in procs[1].stdout.lower()
-    assert (tmp_path / "lr.png").is_file() and (tmp_path / "lr-head.png").is_file()
+    assert "suggest" in procs[1].stdout.lower() and (tmp_path / "lr.png").is_file()
+    # --recipe fast: a head-only epoch on cached features, then every layer at stage rates
     history = [json.loads(line) for line in (fast / "history.jsonl").read_text().splitlines()]
-    assert len(history) == 2
+    assert len(history) == 2 and "features are unfrozen" in procs[0].stdout
     record = json.loads((fast / "config.json").read_text())
     assert record["config"]["lr_stage_decay"] == 0.3 and record["lr_stages"]
     if name == "mobilenet0.25":  # no stages: grouped by depth, and the log says so
         assert record["lr_stages"]["grouped"].startswith("the features of MobileNet have no stages")
-        assert "cut by depth into 4 groups" in procs[3].stdout
+        assert "cut by depth into 4 groups" in procs[0].stdout
+        assert (tmp_path / "h.png").is_file()
     assert any(f.endswith("-int8-symbol.json") for f in os.listdir(tmp_path / "int8"))
 
 
@@ -141,19 +142,18 @@ def test_the_divergence_watch_fires_on_a_sustained_high_loss_and_a_collapse_only
 
 def test_a_diverging_run_stops_with_advice_and_keeps_its_last_epoch(tiny_hotdog, tiny_source,
                                                                     tmp_path):
-    common = ["--data", tiny_hotdog, "--weights", tiny_source, "--epochs", "3", "--batch-size",
-              "8", "--image-size", "32", "--seed", "0", "--quiet", "--workers", "0"]
-    stopped, normal, unchecked = tmp_path / "stopped", tmp_path / "normal", tmp_path / "unchecked"
-    procs = run_cli_each(["train"] + common + ["--lr", "2", "--out", stopped],
-                         ["train"] + common + ["--out", normal],
-                         ["train"] + common + ["--lr", "2", "--no-divergence-stop",
-                                               "--out", unchecked])
+    # (Every other tiny run of the suite is a normal run the check lets through.)
+    common = ["--data", tiny_hotdog, "--weights", tiny_source, "--epochs", "2", "--batch-size",
+              "8", "--image-size", "32", "--seed", "0", "--quiet", "--workers", "0", "--lr", "2"]
+    stopped, unchecked = tmp_path / "stopped", tmp_path / "unchecked"
+    procs = run_cli_each(["train"] + common + ["--out", stopped],
+                         ["train"] + common + ["--no-divergence-stop", "--out", unchecked])
     proc = procs[0]
     assert proc.returncode == 3 and "Traceback" not in proc.stderr, proc.stderr
     assert "error: training diverged" in proc.stderr and "lr-find" in proc.stderr
     assert "--no-divergence-stop" in proc.stderr
-    assert (stopped / "config.json").is_file()
-    assert procs[1].returncode == 0, procs[1].stderr
-    assert len((normal / "history.jsonl").read_text().splitlines()) == 3
-    # without the check it runs on (to NaN or to the end, but past the point the check stops)
-    assert "training diverged" not in procs[2].stderr
+    last = json.loads((stopped / "checkpoints" / "last.json").read_text())
+    assert last["epoch"] == 1  # the last completed epoch, kept
+    # without the check the same run goes on past the point where the check stops it
+    assert "training diverged" not in procs[1].stderr
+    assert procs[1].returncode == 0 or "NaN" in procs[1].stderr or "infinite" in procs[1].stderr

@@ -1,4 +1,5 @@
 """``gluon-finetune lr-find``: the learning-rate range test for a training run."""
+from ..recipes import TRAIN_DEFAULT
 from . import formatter
 from .train import add_training_options, config_from_args
 
@@ -65,7 +66,7 @@ def run(args):
         raise UserError("--out names the plot, a .png file; got %s" % out)
     if os.path.isdir(out):
         raise UserError("--out %s is a folder; give a .png file name" % out)
-    config = dataclasses.replace(config_from_args(args), out=None)
+    config = dataclasses.replace(config_from_args(args, default_recipe=TRAIN_DEFAULT), out=None)
     result = find_for_config(config, start=args.start, end=args.end, steps=args.steps)
     plot(result, out, title="lr-find: %s on %s" % (config.model, os.path.basename(os.path.normpath(
         config.data))))

@@ -3,7 +3,7 @@ import argparse
 
 from ..config import DEFAULT_IMAGE_SIZE, FINETUNE_LR, MODEL_IMAGE_SIZES, SCRATCH_LR, TrainConfig
 from ..divergence import COLLAPSE_EPOCHS, LOSS_FACTOR, SUSTAIN_BATCHES
-from ..recipes import RECIPES, describe
+from ..recipes import RECIPES, TRAIN_DEFAULT, describe
 from . import add_threads_option, formatter
 
 #: The book's settings, as TrainConfig has them.
@@ -12,9 +12,14 @@ DEFAULTS = TrainConfig()
 DESCRIPTION = """\
 Fine-tune an ImageNet-pretrained network on an image folder, as the book does:
 the new network keeps the pretrained `features`, gets a fresh Xavier-initialised
-`output` layer for your classes, and trains with SGD (lr 0.01, the new layer at
-10x, weight decay 0.001, batch 128, 5 epochs, 224-pixel crops). Training runs on
-every GPU when there is one, on the CPU otherwise.
+`output` layer for your classes, and trains with SGD for 5 epochs on 224-pixel
+crops (the network's own size), the new layer at 10x the rate, weight decay
+0.001. The rest is the steady recipe unless you name another: batch 32, lr 0.001,
+momentum 0.9, cosine schedule. The book's own (batch 128, lr 0.01, no momentum,
+constant) is --recipe book; on real photos with MobileNet's ImageNet weights it
+diverged on some seeds where steady did not (README: Real photos). Training runs
+on every GPU when there is one, on the CPU otherwise. A run whose loss climbs far
+above its start, or that collapses to one class, stops with advice.
 
 DIR holds train/<class>/* and test/<class>/* (or one <class>/* folder per class,
 split for you with --split), and optionally val/<class>/* (or valid/) with
@@ -79,22 +84,28 @@ def add_training_options(p):
                         "preprocessing (no random augmentation of the training images), and train the "
                         "output layer on them; the run folder holds the whole network as usual. "
                         "With --freeze-epochs: during the head-only epochs")
-    g = p.add_argument_group("optimisation (defaults are the book's)")
+    g = p.add_argument_group("optimisation (defaults are the book's, unless the recipe sets them)")
     g.add_argument("--recipe", choices=sorted(RECIPES), default=None,
                    help="a named set of options; the options you give win over it. book: the "
-                        "defaults below. fast: %s (README: Fine-tuning, \"A faster recipe\"). "
-                        "The log and config.json show what the run used" % describe("fast"))
+                        "book's, the defaults below. steady: %s, the default of train and lr-find "
+                        "when fine-tuning (chosen on real photos, where the book's recipe "
+                        "diverged; README: Real photos). fast: %s (README: Fine-tuning, \"A "
+                        "faster recipe\"). compare keeps book. The log and config.json show what "
+                        "the run used" % (describe("steady"), describe("fast")))
     # None: not given (a resumed run keeps its own total unless --epochs names a new one)
     g.add_argument("--epochs", type=int, default=None,
                    help="(default: %d; with --resume: the run's own)" % DEFAULTS.epochs)
-    g.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="(default: %(default)s)")
+    g.add_argument("--batch-size", type=int, default=None,
+                   help="(default: %d, the book's; the recipe's when it sets one)"
+                        % DEFAULTS.batch_size)
     g.add_argument("--lr", type=float, help="learning rate (default: %g; %g with --scratch)"
                    % (FINETUNE_LR, SCRATCH_LR))
     g.add_argument("--head-lr-mult", type=float, default=DEFAULTS.head_lr_mult,
                    help="learning-rate multiplier of the new output layer (default: %(default)g)")
     g.add_argument("--wd", type=float, default=DEFAULTS.wd, help="weight decay (default: %(default)g)")
-    g.add_argument("--momentum", type=float, default=DEFAULTS.momentum,
-                   help="SGD momentum (default: %(default)g, as the book)")
+    g.add_argument("--momentum", type=float, default=None,
+                   help="SGD momentum (default: %g, as the book; the recipe's when it sets one)"
+                        % DEFAULTS.momentum)
     g.add_argument("--schedule", choices=["constant", "step", "cosine", "onecycle"], default=None,
                    help="learning-rate schedule (default: constant). onecycle (Smith and Topin "
                         "2019, PyTorch's OneCycleLR): the rate rises from lr/25 to --lr over the "
@@ -193,7 +204,7 @@ def mix_fields(args):
                 mix_switch_prob=args.mix_switch_prob)
 
 
-def config_from_args(args, mode="finetune"):
+def config_from_args(args, mode="finetune", default_recipe="book"):
     from ..errors import UserError
 
     try:
@@ -205,7 +216,10 @@ def config_from_args(args, mode="finetune"):
         moms = [] if moms in ("off", "none", "") else [float(m) for m in moms.split(",")]
     except ValueError:
         raise UserError("--onecycle-momentum must be MAX,MIN, e.g. 0.95,0.85, or 'off'") from None
-    recipe = RECIPES[args.recipe or "book"].copy()
+    # The recipe when none is named: the caller's (train's is TRAIN_DEFAULT) when
+    # fine-tuning; from scratch the book's (its 0.1 is the baseline).
+    name = args.recipe or (default_recipe if mode == "finetune" else "book")
+    recipe = RECIPES[name].copy()
     if args.freeze_features or mode == "scratch":
         recipe.pop("freeze_epochs", None)  # head-only epochs need features that train afterwards
     if mode == "scratch":
@@ -219,14 +233,15 @@ def config_from_args(args, mode="finetune"):
         data=args.data, out=args.out, model=args.model, mode=mode, weights=args.weights,
         model_root=args.model_root, allow_download=not args.offline,
         freeze_features=args.freeze_features, cache_features=given("cache_features", False),
-        epochs=given("epochs", DEFAULTS.epochs), batch_size=args.batch_size,
-        lr=given("lr", None), head_lr_mult=args.head_lr_mult, wd=args.wd, momentum=args.momentum,
+        epochs=given("epochs", DEFAULTS.epochs), batch_size=given("batch_size", DEFAULTS.batch_size),
+        lr=given("lr", None), head_lr_mult=args.head_lr_mult, wd=args.wd,
+        momentum=given("momentum", DEFAULTS.momentum),
         schedule=given("schedule", DEFAULTS.schedule), step_epochs=steps, step_factor=args.step_factor,
         warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
         onecycle_pct=args.onecycle_pct, onecycle_div=args.onecycle_div,
         onecycle_final_div=args.onecycle_final_div, onecycle_momentum=moms,
         freeze_epochs=given("freeze_epochs", DEFAULTS.freeze_epochs),
-        lr_stage_decay=given("lr_stage_decay", DEFAULTS.lr_stage_decay), recipe=args.recipe or "book",
+        lr_stage_decay=given("lr_stage_decay", DEFAULTS.lr_stage_decay), recipe=name,
         image_size=args.image_size, train_augs=args.train_augs, test_augs=args.test_augs,
         num_workers=args.workers, ctx=args.ctx, kvstore=args.kvstore,
         hybridize=not args.no_hybridize, amp=args.amp, seed=args.seed, split=args.split,
@@ -255,7 +270,8 @@ def run(args):
                             "drop --data/--out/--recipe")
         result = resume(args.resume, epochs=args.epochs, lr=args.lr)
     else:
-        result = fit(config_from_args(args, mode="scratch" if args.scratch else "finetune"))
+        result = fit(config_from_args(args, mode="scratch" if args.scratch else "finetune",
+                                      default_recipe=TRAIN_DEFAULT))
     best = result.best
     if best and result.path:  # other workers of a distributed job have no run folder
         from ..selection import describe
