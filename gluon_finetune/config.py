@@ -147,6 +147,12 @@ class TrainConfig:
         if c.schedule == "onecycle" and c.warmup_epochs:
             raise UserError("--schedule onecycle warms up by itself (--onecycle-pct); drop --warmup-epochs")
         distributed = c.kvstore.startswith("dist")
+        if distributed and c.cache_features:
+            # The head trains apart from the network there, and ps-lite's servers abort on
+            # the first push of a key that was never initialised (SIGABRT, "init N first").
+            raise UserError("--cache-features is not supported in a distributed job (--kvstore "
+                            "%s) yet; use --freeze-features alone there, which trains the same "
+                            "head on the images" % c.kvstore)
         if distributed and (c.schedule == "onecycle" or c.freeze_epochs):
             raise UserError("--schedule onecycle and --freeze-epochs are not supported in a distributed "
                             "job (--kvstore %s) yet: the servers run the optimizer; use --schedule "

@@ -14,7 +14,7 @@ by default; without it, pass ``--data`` and ``--weights NETWORK=FILE`` (or let
 the zoo download its ImageNet weights).
 
     python scripts/real_transfer.py                       # the real kit, every recipe, seeds 0,1,2
-    python scripts/real_transfer.py --networks mobilenet0.75 --recipes book,steady --seeds 0
+    python scripts/real_transfer.py --networks mobilenet0.75 --recipes book,head --seeds 0
     python scripts/real_transfer.py --recipe "small=--batch-size 32 --lr 0.001" --recipes small
 """
 import argparse
@@ -38,11 +38,11 @@ from gluon_finetune.train import NonFiniteLoss, fit  # noqa: E402
 KIT = os.path.join(os.path.dirname(ROOT), "shared", "real")
 KIT_WEIGHTS = {"mobilenet0.75": "mobilenet0.75-tflite-imagenet.params",
                "mobilenetv2_1.0": "mobilenetv2_1.0-tflite-imagenet.params"}
-#: Recipes by name: extra `train` options ("steady" is what `train` does with none).
+#: Recipes by name: extra `train` options ("head" is what `train` does with none).
 RECIPES = {
     "book": "--recipe book",
     "fast": "--recipe fast",
-    "steady": "--recipe steady",
+    "head": "--recipe head",
 }
 
 
@@ -53,7 +53,7 @@ def parse_args(argv=None):
     p.add_argument("--networks", default=",".join(KIT_WEIGHTS), help="comma-separated zoo names")
     p.add_argument("--weights", action="append", default=[], metavar="NETWORK=FILE",
                    help="source weights of a network (default: the kit's, else the zoo's ImageNet)")
-    p.add_argument("--recipes", default="book,fast,steady", help="comma-separated recipe names")
+    p.add_argument("--recipes", default="book,fast,head", help="comma-separated recipe names")
     p.add_argument("--recipe", action="append", default=[], metavar="NAME=OPTIONS",
                    help="define a recipe: NAME and the train options it adds")
     p.add_argument("--seeds", default="0,1,2")

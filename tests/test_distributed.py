@@ -48,8 +48,10 @@ def free_port():
 
 
 def tiny_train(data, source, out, *extra):
-    return ["train", "--data", str(data), "--weights", str(source), "--out", str(out),
-            "--batch-size", "4", "--image-size", "32", "--seed", "1", "--quiet"] + [str(a) for a in extra]
+    # The book's recipe: these jobs train every layer (train's default trains the head alone).
+    return ["train", "--data", str(data), "--weights", str(source), "--out", str(out), "--recipe",
+            "book", "--batch-size", "4", "--image-size", "32", "--seed", "1", "--quiet"] + [
+                str(a) for a in extra]
 
 
 def start_job(args, cwd=None, env=None):

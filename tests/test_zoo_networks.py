@@ -1,7 +1,8 @@
 """Every head shape of the zoos fine-tunes: --weights in the zoo's layout, lr-find, --recipe fast, INT8.
 
-The networks stand for the head shapes the zoos have: a Dense with ``in_units``
-(resnet18_v2), a Dense whose input size is deferred to the first batch
+The networks stand for the head shapes the zoos have beside resnet18_v2's Dense
+with ``in_units``, which the rest of the suite trains, sweeps, runs fast and
+exports throughout: a Dense whose input size is deferred to the first batch
 (mobilenet0.25), a Sequential ending in a 1x1 convolution (mobilenetv2_0.25)
 and GluonCV's ``fc`` beside layers without ``features`` (resnet18_v1b). Their
 weights are random, saved as the zoo saves its ImageNet files.
@@ -14,10 +15,11 @@ import pytest
 
 from gluon_finetune import catalog, model, stages
 from gluon_finetune.divergence import COLLAPSE_MIN_IMAGES, Diverged, DivergenceWatch
+from gluon_finetune.recipes import TRAIN_DEFAULT
 
 from conftest import assert_user_error, run_cli, run_cli_each
 
-HEADS = ["resnet18_v2", "mobilenet0.25", "mobilenetv2_0.25", "resnet18_v1b"]
+HEADS = ["mobilenet0.25", "mobilenetv2_0.25", "resnet18_v1b"]
 
 
 def _zoo_weights(name, folder, classes=10):
@@ -157,3 +159,35 @@ def test_a_diverging_run_stops_with_advice_and_keeps_its_last_epoch(tiny_hotdog,
     # without the check the same run goes on past the point where the check stops it
     assert "training diverged" not in procs[1].stderr
     assert procs[1].returncode == 0 or "NaN" in procs[1].stderr or "infinite" in procs[1].stderr
+
+
+def _config(*argv, mode="finetune", recipe=TRAIN_DEFAULT):
+    import argparse
+
+    from gluon_finetune.cli.train import config_from_args, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    return config_from_args(parser.parse_args(["train", "--data", "d"] + list(argv)), mode=mode,
+                            default_recipe=recipe)
+
+
+def test_train_defaults_to_the_head_recipe_which_yields_to_options_that_need_more():
+    from gluon_finetune.config import TrainConfig
+    from gluon_finetune.errors import UserError
+
+    head = _config()
+    assert head.recipe == "head" and head.freeze_features and head.cache_features
+    assert (head.epochs, head.batch_size, head.lr, head.momentum, head.schedule) == (
+        10, 32, 0.001, 0.9, "cosine")
+    assert _config(recipe="book").batch_size == 128  # compare's default: the book's
+    assert _config(mode="scratch").recipe == "book"
+    trains_features = _config("--freeze-epochs", "1")
+    assert not trains_features.freeze_features and not trains_features.cache_features
+    assert not _config("--lr-stage-decay", "0.5").freeze_features
+    mixed = _config("--mixup", "0.2")
+    assert mixed.freeze_features and not mixed.cache_features
+    assert not _config("--kvstore", "dist_sync").cache_features
+    assert _config("--batch-size", "8", "--epochs", "2").batch_size == 8  # given options win
+    with pytest.raises(UserError, match="--cache-features is not supported in a distributed job"):
+        TrainConfig(kvstore="dist_sync", freeze_features=True, cache_features=True).resolved()
