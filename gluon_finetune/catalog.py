@@ -45,9 +45,10 @@ MODELS = {
     "mobilenetv3_small": ("gluoncv", None), "mobilenetv3_large": ("gluoncv", None),
 }
 
-#: Networks whose smallest input is above the tiny sizes tests use: SqueezeNet's head
-#: ends in a fixed 13x13 average pool, Inception v3's features in a fixed 8x8 one.
-MIN_IMAGE_SIZE = {"squeezenet": 224, "inceptionv3": 299}
+#: Networks whose smallest input is above 32 px (measured: a forward pass at 32, 64, ...
+#: 224, 299): SqueezeNet's head ends in a fixed 13x13 average pool, DenseNet's features
+#: in a fixed 7x7 one, Inception v3's in an 8x8 one; AlexNet's strides leave nothing at 32.
+MIN_IMAGE_SIZE = {"squeezenet": 224, "densenet": 224, "inceptionv3": 299, "alexnet": 64}
 
 
 def min_image_size(name):

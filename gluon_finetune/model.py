@@ -122,7 +122,7 @@ def classes_key(name):
     return keys[-1]
 
 
-def materialize(net, image_size, ctx=None):
+def materialize(net, image_size, ctx=None, name=None):
     """Give every deferred parameter of ``net`` its shape: one forward pass on a blank batch.
 
     Zoo heads built without ``in_units`` (MobileNet, DenseNet, Inception, VGG)
@@ -130,12 +130,22 @@ def materialize(net, image_size, ctx=None):
     parameters fails (``DeferredInitializationError``). lr-find, the head's
     feature cache and optimizer states all read them before training starts.
     Runs outside autograd and in predict mode, so BatchNorm's statistics stay.
+    A picture too small for the network's fixed-size pooling (DenseNet,
+    SqueezeNet, Inception) is a :class:`UserError` naming the size it needs.
     """
     params = net.collect_params().values()
     if all(p._deferred_init == () for p in params):
         return net
     ctx = ctx[0] if isinstance(ctx, (list, tuple)) else ctx or mx.cpu()
-    net(mx.nd.zeros((1, 3, int(image_size), int(image_size)), ctx=ctx)).wait_to_read()
+    try:
+        net(mx.nd.zeros((1, 3, int(image_size), int(image_size)), ctx=ctx)).wait_to_read()
+    except mx.base.MXNetError as err:
+        from .catalog import min_image_size
+
+        name = name or type(net).__name__.lower()
+        raise UserError("--image-size %d is too small for %s, whose fixed-size pooling needs at "
+                        "least %d px (%s); `gluon-finetune models` gives each network's size"
+                        % (int(image_size), name, min_image_size(name), first_line(err))) from None
     return net
 
 

@@ -249,7 +249,7 @@ def build_net(config, classes, ctxs):
         net = model.finetune_net(source, len(classes), config.model,
                                  head_lr_mult=config.head_lr_mult, freeze=config.freeze_features,
                                  ctx=ctxs)
-    return model.materialize(net, config.image_size, ctxs), info
+    return model.materialize(net, config.image_size, ctxs, name=config.model), info
 
 
 def describe_source(config, source):

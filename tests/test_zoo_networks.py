@@ -17,7 +17,7 @@ from gluon_finetune import catalog, model, stages
 from gluon_finetune.divergence import COLLAPSE_MIN_IMAGES, Diverged, DivergenceWatch
 from gluon_finetune.recipes import TRAIN_DEFAULT
 
-from conftest import assert_user_error, run_cli, run_cli_each
+from conftest import assert_user_error, run_cli_each
 
 HEADS = ["mobilenet0.25", "mobilenetv2_0.25", "resnet18_v1b"]
 
@@ -71,12 +71,39 @@ def test_the_head_is_found_by_structure():
     assert model.classes_key("mobilenetv3_small") == "output.0.weight"
 
 
-def test_weights_of_another_network_say_which_parameter_is_missing(tiny_hotdog, tmp_path):
+def test_weights_of_another_network_and_a_too_small_size_are_clear_errors(tiny_hotdog, tmp_path):
     weights = _zoo_weights("mobilenet0.25", tmp_path)
-    proc = run_cli("train", "--model", "mobilenetv2_0.25", "--weights", weights, "--data",
-                   tiny_hotdog, "--epochs", "1", "--image-size", "32", "--out", tmp_path / "r")
-    assert_user_error(proc, weights, "'output.0.weight'", "mobilenetv2_0.25")
-    assert not (tmp_path / "r").exists()
+    procs = run_cli_each(["train", "--model", "mobilenetv2_0.25", "--weights", weights, "--data",
+                          tiny_hotdog, "--epochs", "1", "--image-size", "32", "--out", tmp_path / "r"],
+                         ["train", "--model", "densenet121", "--scratch", "--data", tiny_hotdog,
+                          "--image-size", "32", "--out", tmp_path / "d"])
+    assert_user_error(procs[0], weights, "'output.0.weight'", "mobilenetv2_0.25")
+    assert_user_error(procs[1], "--image-size 32 is too small for densenet121", "at least 224 px")
+    assert not (tmp_path / "r").exists() and not (tmp_path / "d").exists()
+
+
+@pytest.mark.skipif(not os.environ.get("GLUON_FINETUNE_SLOW"),
+                    reason="the sweep over every network takes about an hour on 2 cores; "
+                           "GLUON_FINETUNE_SLOW=1 runs it")
+@pytest.mark.parametrize("name", catalog.names())
+def test_slow_sweep_every_listed_network_fine_tunes_finds_a_rate_and_runs_fast(
+        name, tiny_hotdog, tmp_path):
+    size = catalog.min_image_size(name)
+    mx.random.seed(0)
+    net = model.zoo_network(name, classes=10)
+    net.initialize(mx.init.Xavier())
+    model.materialize(net, size)
+    weights = str(tmp_path / "w.params")
+    net.save_parameters(weights)
+    common = ["--model", name, "--weights", weights, "--data", tiny_hotdog, "--batch-size", "8",
+              "--image-size", str(size), "--seed", "0", "--quiet", "--workers", "0",
+              "--no-divergence-stop"]  # random weights: the sweep checks that it runs
+    procs = run_cli_each(["train"] + common + ["--epochs", "1", "--out", tmp_path / "head"],
+                         ["train"] + common + ["--recipe", "fast", "--epochs", "2",
+                                               "--out", tmp_path / "fast"],
+                         ["lr-find"] + common + ["--steps", "4", "--out", tmp_path / "lr.png"])
+    for proc in procs:
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, (proc.stdout, proc.stderr)
 
 
 def test_stages_merge_many_blocks_and_group_flat_features():
