@@ -11,7 +11,7 @@ whether the ImageNet weights are already in the cache.
 import fnmatch
 import os
 
-from .config import default_image_size
+from .config import default_image_size, min_image_size
 
 #: Where each top-1 figure was published.
 SOURCES = {
@@ -44,20 +44,6 @@ MODELS = {
     "resnet50_v1d": ("gluoncv", 0.7915),
     "mobilenetv3_small": ("gluoncv", None), "mobilenetv3_large": ("gluoncv", None),
 }
-
-#: Networks whose smallest input is above 32 px (measured: a forward pass at 32, 64, ...
-#: 224, 299): SqueezeNet's head ends in a fixed 13x13 average pool, DenseNet's features
-#: in a fixed 7x7 one, Inception v3's in an 8x8 one; AlexNet's strides leave nothing at 32.
-MIN_IMAGE_SIZE = {"squeezenet": 224, "densenet": 224, "inceptionv3": 299, "alexnet": 64}
-
-
-def min_image_size(name):
-    """The smallest input ``name`` runs on (its fixed-size pools), 32 for the others."""
-    for prefix, size in MIN_IMAGE_SIZE.items():
-        if name.startswith(prefix):
-            return size
-    return 32
-
 
 def names(pattern=None):
     """The catalogue's names matching shell-style ``pattern`` (``resnet*``), in table order."""

@@ -22,6 +22,20 @@ DEFAULT_IMAGE_SIZE = 224
 MODEL_IMAGE_SIZES = {"inceptionv3": 299}
 
 
+#: Networks whose smallest input is above 32 px (measured: a forward pass at 32, 64, ...
+#: 224, 299): SqueezeNet's head ends in a fixed 13x13 average pool, DenseNet's features
+#: in a fixed 7x7 one, Inception v3's in an 8x8 one; AlexNet's strides leave nothing at 32.
+MIN_IMAGE_SIZE = {"squeezenet": 224, "densenet": 224, "inceptionv3": 299, "alexnet": 64}
+
+
+def min_image_size(model):
+    """The smallest input ``model`` runs on (its fixed-size pools), 32 for the others."""
+    for prefix, size in MIN_IMAGE_SIZE.items():
+        if model.lower().startswith(prefix):
+            return size
+    return 32
+
+
 def default_image_size(model):
     """The input size network ``model`` was trained at (ImageNet's, in the zoos)."""
     for prefix, size in MODEL_IMAGE_SIZES.items():

@@ -28,7 +28,7 @@ import weakref
 import mxnet as mx
 from mxnet import gluon, init
 
-from .config import DEFAULT_MODEL
+from .config import DEFAULT_MODEL, min_image_size
 from .errors import UserError, first_line
 from .fsutil import atomic_path, read_json
 
@@ -140,8 +140,6 @@ def materialize(net, image_size, ctx=None, name=None):
     try:
         net(mx.nd.zeros((1, 3, int(image_size), int(image_size)), ctx=ctx)).wait_to_read()
     except mx.base.MXNetError as err:
-        from .catalog import min_image_size
-
         name = name or type(net).__name__.lower()
         raise UserError("--image-size %d is too small for %s, whose fixed-size pooling needs at "
                         "least %d px (%s); `gluon-finetune models` gives each network's size"
