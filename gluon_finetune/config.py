@@ -28,20 +28,20 @@ MODEL_IMAGE_SIZES = {"inceptionv3": 299}
 MIN_IMAGE_SIZE = {"squeezenet": 224, "densenet": 224, "inceptionv3": 299, "alexnet": 64}
 
 
+def _by_prefix(table, model, default):
+    """``table``'s value for the first name prefix ``model`` starts with, else ``default``."""
+    return next((size for prefix, size in table.items() if model.lower().startswith(prefix)),
+                default)
+
+
 def min_image_size(model):
     """The smallest input ``model`` runs on (its fixed-size pools), 32 for the others."""
-    for prefix, size in MIN_IMAGE_SIZE.items():
-        if model.lower().startswith(prefix):
-            return size
-    return 32
+    return _by_prefix(MIN_IMAGE_SIZE, model, 32)
 
 
 def default_image_size(model):
     """The input size network ``model`` was trained at (ImageNet's, in the zoos)."""
-    for prefix, size in MODEL_IMAGE_SIZES.items():
-        if model.lower().startswith(prefix):
-            return size
-    return DEFAULT_IMAGE_SIZE
+    return _by_prefix(MODEL_IMAGE_SIZES, model, DEFAULT_IMAGE_SIZE)
 
 
 @dataclass

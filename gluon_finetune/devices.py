@@ -11,11 +11,8 @@ from mxnet import gluon
 from . import capability
 from .errors import UserError
 
-# The GPU's capability lives with the CPU's (capability imports no MXNet, so doctor
-# can report a GPU even when MXNet does not load); re-exported for the callers here.
-SUPPORTED_CC = capability.SUPPORTED_CC
-capability_supported = capability.capability_supported
-compute_capability = capability.compute_capability
+# The GPU's capability (SUPPORTED_CC, compute_capability) lives with the CPU's in
+# capability, which imports no MXNet, so doctor can report a GPU even when MXNet does not load.
 
 
 def parse_ctx(spec):
@@ -76,8 +73,8 @@ def gpu_count():
 
 def check_capability(cc, device="gpu(0)"):
     """Raise :class:`UserError` when capability ``cc`` has no kernels in the installed wheel."""
-    lo, hi = SUPPORTED_CC
-    if capability_supported(cc) is False:
+    lo, hi = capability.SUPPORTED_CC
+    if capability.capability_supported(cc) is False:
         raise UserError(
             "%s has CUDA compute capability %d.%d, but the mxnet-cu112 1.9.1 wheel only carries "
             "kernels for %d.%d-%d.%d (and no PTX to compile for newer GPUs), so MXNet cannot run "
@@ -89,7 +86,7 @@ def check_contexts(contexts):
     """Refuse GPUs the wheel cannot run on, before any work starts."""
     for ctx in contexts:
         if ctx.device_type == "gpu":
-            check_capability(compute_capability(ctx.device_id), str(ctx))
+            check_capability(capability.compute_capability(ctx.device_id), str(ctx))
     return contexts
 
 

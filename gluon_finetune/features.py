@@ -41,7 +41,7 @@ def feature_block(net, image_size=64):
     head = model.head_name(net)
     if head == "output" and isinstance(features, gluon.Block):
         return features
-    body = _Children([c for name, c in net._children.items() if name != head])
+    body = _Children(model.layers_before_head(net))
     x = mx.nd.random.uniform(shape=(1, 3, image_size, image_size), ctx=_ctx_of(net))
     try:
         same = np.allclose(getattr(net, head)(body(x)).asnumpy(), net(x).asnumpy(), atol=1e-4)

@@ -99,6 +99,12 @@ def head_name(net):
                     % (type(net).__name__, " or ".join(repr(n) for n in HEAD_NAMES)))
 
 
+def layers_before_head(net):
+    """``net``'s child blocks other than its head, in the order they were registered."""
+    head = head_name(net)
+    return [block for name, block in net._children.items() if name != head]
+
+
 #: A class count no zoo head has otherwise, to find the head's class axis by its size.
 _PROBE_CLASSES = 997
 

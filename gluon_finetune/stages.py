@@ -26,6 +26,8 @@ train at ``F**17`` of the rate. :func:`stage_layout` says which it did.
 """
 from mxnet import gluon
 
+from .model import layers_before_head
+
 #: How many groups a network without stages is cut into (a ResNet has a stem + 4 stages).
 DEPTH_GROUPS = 4
 
@@ -35,10 +37,7 @@ def _body(net):
     features = getattr(net, "features", None)
     if isinstance(features, gluon.Block):
         return list(features._children.values()), "features"
-    from .model import head_name
-
-    head = getattr(net, head_name(net))
-    return [c for c in net._children.values() if c is not head], "layers"
+    return layers_before_head(net), "layers"
 
 
 def stage_layout(net):
@@ -83,11 +82,6 @@ def _by_depth(parts, prefix):
         chunk = parts[g * len(parts) // count:(g + 1) * len(parts) // count]
         groups.append(("%s%d" % (prefix, g + 1), [p for part in chunk for p in part]))
     return groups
-
-
-def feature_stages(net):
-    """``[(name, [params])]`` from the stem (or shallowest group) to the last stage."""
-    return stage_layout(net)[0]
 
 
 def set_stage_lr_mult(net, decay):

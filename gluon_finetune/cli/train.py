@@ -235,7 +235,7 @@ def config_from_args(args, mode="finetune", default_recipe="book"):
         # Options for features that train: the head recipe's frozen features yield to them.
         recipe.pop("freeze_features", None)
         recipe.pop("cache_features", None)
-    if mix_fields(args).get("mixup") or mix_fields(args).get("cutmix"):
+    if args.mixup or args.cutmix:
         recipe.pop("cache_features", None)  # mixes need the images, not features computed once
     if str(args.kvstore).startswith("dist"):
         recipe.pop("cache_features", None)  # not in distributed jobs (TrainConfig.resolved)
