@@ -16,7 +16,7 @@ BIN    := $(VENV)/bin
 # wheel for Python 3.11 needs numpy>=1.24, which MXNet 1.9.1 cannot import.
 DEPLOY ?= .venv-deploy
 
-.PHONY: demo test clean-venv
+.PHONY: demo test docs clean-venv
 
 # The three environments of `make test` are independent: set them up side by side.
 MAKEFLAGS += -j3
@@ -27,6 +27,12 @@ demo: $(VENV)/.installed-cpu
 test: $(VENV)/.installed-test $(DEPLOY)/.installed $(VENV)/.chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests
+
+# The documentation site (mkdocs.yml, docs/) into site/, its reference pages regenerated
+# from the code first (scripts/gen_docs.py); --strict fails on a broken link.
+docs: $(VENV)/.installed-test
+	$(BIN)/python scripts/gen_docs.py
+	$(BIN)/python -m mkdocs build --strict
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,5 +1,14 @@
 """gluon-finetune: fine-tune ImageNet-pretrained MXNet/Gluon networks on image folders.
 
+The Python API, in one import (each name loads its module on first use)::
+
+    from gluon_finetune import TrainConfig, fit, resume, load_run, evaluate_run, export_run
+
+    result = fit(TrainConfig(data="data/hotdog", epochs=5))      # a run folder
+    model = load_run(result.path)                                 # its best weights
+    metrics = evaluate_run(result.path, "data/hotdog")            # no files written
+    export_run(result.path, out="exported")                       # symbol + params
+
 The library is a set of small modules, each with one job:
 
 - :mod:`gluon_finetune.augment`   aug_list helpers on top of ``mxnet.image`` (augmenters, the
@@ -31,8 +40,31 @@ if _importlib_util.find_spec("mxnet") is None:
     raise ImportError(MXNET_MISSING)
 
 # MXNet fixes its OpenMP thread count when it loads, to half the CPUs unless told
-# otherwise: choose every physical core first (a user's OMP_NUM_THREADS wins).
+# otherwise: choose every physical core first (a user's OMP_NUM_THREADS wins, and
+# GLUON_FINETUNE_THREADS=off opts out; see gluon_finetune.threads).
 from . import threads as _threads  # noqa: E402
 
 if not _threads.mxnet_loaded():
     _threads.configure()
+
+#: The public API: name -> the module that defines it, imported when first asked for,
+#: so `import gluon_finetune` stays cheap (no MXNet, no matplotlib).
+_API = {"TrainConfig": "config", "fit": "train", "resume": "train", "RunResult": "train",
+        "Callback": "loop", "load_run": "predict", "evaluate_run": "evaluate",
+        "export_run": "export", "UserError": "errors"}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _API:
+        import importlib
+
+        value = getattr(importlib.import_module("." + _API[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))

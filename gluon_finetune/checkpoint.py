@@ -97,19 +97,3 @@ class Checkpoints:
             stale = name.startswith(".") and name.endswith(".tmp")
             if stale or (name.endswith((".params", ".states")) and name not in keep):
                 os.remove(os.path.join(self.folder, name))
-
-
-def weights_of(path, tag="best"):
-    """A ``.params`` path for ``path``: the file itself, or a run folder's best checkpoint.
-
-    Lets ``--weights`` take the run folder of an earlier training (e.g. a source
-    model pretrained here) as well as a plain ``.params`` file.
-    """
-    folder = os.path.join(path, "checkpoints")
-    if os.path.isdir(path) and os.path.isdir(folder):
-        ckpts = Checkpoints(folder)
-        record = ckpts.load_meta(tag) or ckpts.load_meta("last")
-        if record is None:
-            return None
-        return record["params"]
-    return path

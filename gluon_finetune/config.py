@@ -11,6 +11,11 @@ from typing import List, Optional
 
 from .errors import UserError
 
+#: ``--sampler`` choices: uniform shuffling (the book's) or every class equally often.
+SAMPLERS = ("random", "balanced")
+#: ``--select-metric`` choices: what chooses the best checkpoint and drives early stopping.
+SELECT_METRICS = ("acc", "balanced_acc", "macro_f1")
+
 #: The network fine-tuned when none is named (the book's).
 DEFAULT_MODEL = "resnet18_v2"
 FINETUNE_LR = 0.01
@@ -98,6 +103,10 @@ class TrainConfig:
     val_split: Optional[float] = None      # training images held out for validation (no val/ folder)
     early_stop: Optional[int] = None       # patience in epochs (needs validation images)
     ema: Optional[float] = None            # decay of the weights' moving average
+    # Imbalanced classes (gluon_finetune.imbalance): off by default, as in the book.
+    class_weights: Optional[str] = None    # "auto" (inverse frequency) or a JSON file of weights
+    sampler: str = "random"                # "random" or "balanced" (every class equally often)
+    select_metric: str = "acc"             # best checkpoint / early stop: acc, balanced_acc, macro_f1
     strict: bool = False
     quiet: bool = False
 
@@ -110,6 +119,12 @@ class TrainConfig:
             c.lr = FINETUNE_LR if c.mode == "finetune" else SCRATCH_LR
         if c.image_size is None:
             c.image_size = default_image_size(c.model)
+        if c.sampler not in SAMPLERS:
+            raise UserError("--sampler must be random (the book's shuffle) or balanced (every class "
+                            "equally often), got %r" % (c.sampler,))
+        if c.select_metric not in SELECT_METRICS:
+            raise UserError("--select-metric must be acc, balanced_acc (the mean recall of the "
+                            "classes) or macro_f1, got %r" % (c.select_metric,))
         if c.schedule not in ("constant", "step", "cosine", "onecycle"):
             raise UserError("--schedule must be constant, step, cosine or onecycle, got %r" % c.schedule)
         if c.schedule == "step" and not c.step_epochs:
@@ -167,6 +182,10 @@ class TrainConfig:
             raise UserError("--cache-features is not supported in a distributed job (--kvstore "
                             "%s) yet; use --freeze-features alone there, which trains the same "
                             "head on the images" % c.kvstore)
+        if distributed and c.sampler != "random":
+            raise UserError("--sampler balanced is not supported in a distributed job (--kvstore %s) "
+                            "yet: the workers cut one shuffled order into shards; use "
+                            "--class-weights auto there" % c.kvstore)
         if distributed and (c.schedule == "onecycle" or c.freeze_epochs):
             raise UserError("--schedule onecycle and --freeze-epochs are not supported in a distributed "
                             "job (--kvstore %s) yet: the servers run the optimizer; use --schedule "

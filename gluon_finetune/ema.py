@@ -13,15 +13,13 @@ The average lives on one device and is saved as an ordinary ``.params`` file
 (the keys of ``net.save_parameters``), so ``net.load_parameters`` reads it.
 """
 import contextlib
-import os
 
 import mxnet as mx
 from mxnet.gluon.parameter import DeferredInitializationError
 
-from .errors import UserError
 from .fsutil import atomic_path
 
-__all__ = ["WeightEMA", "WEIGHT_CHOICES", "pick_weights"]
+__all__ = ["WeightEMA"]
 
 
 class WeightEMA:
@@ -96,36 +94,3 @@ def _write(param, value):
 def _changes(name, param):
     """Whether training changes ``param``: a trained weight, or BatchNorm's running statistics."""
     return param.grad_req != "null" or "running_" in name
-
-
-#: What ``--weights`` of evaluate, predict and export may name.
-WEIGHT_CHOICES = ("auto", "ema", "raw")
-
-
-def pick_weights(meta, weights="auto"):
-    """The ``.params`` path of a checkpoint record and which weights it holds.
-
-    Parameters
-    ----------
-    meta : dict
-        A checkpoint pointer record (absolute paths, see ``Checkpoints.load_meta``).
-    weights : {"auto", "ema", "raw"}
-        ``auto``: the averaged weights when the run kept them (``--ema``), else
-        the raw ones.
-
-    Returns
-    -------
-    (str, str)
-        The path and ``"ema"`` or ``"raw"``.
-    """
-    if weights not in WEIGHT_CHOICES:
-        raise UserError("unknown --weights %r; use auto (the EMA weights when the run has them), "
-                        "ema or raw" % (weights,))
-    if weights == "raw" or (weights == "auto" and not meta.get("ema")):
-        return meta["params"], "raw"
-    if not meta.get("ema"):
-        raise UserError("this checkpoint has no EMA weights (the run was trained without --ema); "
-                        "drop --weights ema")
-    if not os.path.isfile(meta["ema"]):
-        raise UserError("the checkpoint names %s, which is missing; use --weights raw" % meta["ema"])
-    return meta["ema"], "ema"

@@ -18,20 +18,23 @@ from .devices import split_batch
 from .errors import UserError
 from .fsutil import claim_folder, write_json
 from .imageio import ImageReadError, read_image
+from .int8_options import Int8Options
 from .metrics import scores
 from .predict import as_image, load_run, tta_kind
 from .progress import progress
 from .selection import checkpoint_label
 
 
-def accuracy(net, loader, ctxs, counts=False):
+def accuracy(net, loader, ctxs, counts=False, confusion=False):
     """Fraction of correctly classified samples of ``loader`` (inference mode).
 
     With ``counts``, ``(accuracy, [predictions per class])``: how often each
     class was predicted (the divergence check looks for a one-class network).
+    With ``confusion``, ``(accuracy, confusion matrix)`` as a NumPy array
+    (rows: true class), for balanced accuracy and macro F1.
     """
     correct = mx.nd.zeros((1,), ctx=ctxs[0])
-    per_class = None
+    per_class = cm = None
     n = 0
     for data, label in loader:
         xs, ys = split_batch(data, label, ctxs)
@@ -42,8 +45,14 @@ def accuracy(net, loader, ctxs, counts=False):
             if counts:
                 hits = mx.nd.one_hot(pred, out.shape[1]).sum(axis=0).as_in_context(ctxs[0])
                 per_class = hits if per_class is None else per_class + hits
+            if confusion:
+                pairs = mx.nd.dot(mx.nd.one_hot(y, out.shape[1]), mx.nd.one_hot(pred, out.shape[1]),
+                                  transpose_a=True).as_in_context(ctxs[0])
+                cm = pairs if cm is None else cm + pairs
         n += data.shape[0]
     acc = correct.asscalar() / max(n, 1)
+    if confusion:
+        return acc, np.zeros((0, 0), np.int64) if cm is None else cm.asnumpy().round().astype(np.int64)
     if counts:
         return acc, [] if per_class is None else [int(c) for c in per_class.asnumpy()]
     return acc
@@ -83,8 +92,8 @@ class Evaluation:
         (the share of images whose INT8 label is the float32 label),
         ``max_probability_difference`` and ``quantization`` (how it was made).
     files : dict
-        What was written: ``json``, ``confusion``, ``mistakes`` (and
-        ``confusion_tta``) paths.
+        What :meth:`write` wrote: ``json``, ``confusion``, ``mistakes`` (and
+        ``confusion_tta``) paths; empty until then.
     """
 
     run: str
@@ -115,13 +124,48 @@ class Evaluation:
                 "files": self.files, "weights": self.weights, "chosen_on": self.chosen_on,
                 "int8": self.int8}
 
+    def write(self, out=None, mistakes=16):
+        """Write ``evaluation.json``, ``confusion.png``, ``mistakes.png`` (and
+        ``confusion-<tta>.png``) into ``out`` (default ``RUN/eval``); return :attr:`files`.
+
+        ``mistakes``: how many of the most confident mistakes to draw.
+        """
+        out = out or os.path.join(self.run, "eval")
+        claim_folder(out, "evaluation.json", "evaluation")
+        os.makedirs(out, exist_ok=True)
+        files = {"json": os.path.join(out, "evaluation.json"),
+                 "confusion": os.path.join(out, "confusion.png"),
+                 "mistakes": os.path.join(out, "mistakes.png")}
+        name, plain = os.path.basename(self.run), self.plain
+        plots.confusion_matrix(np.array(plain["confusion"]), self.classes, out=files["confusion"],
+                               title="%s, %s checkpoint (epoch %s): accuracy %.3f" % (
+                                   name, self.checkpoint, self.epoch, plain["accuracy"]))
+        if self.tta:
+            files["confusion_tta"] = os.path.join(out, "confusion-%s.png" % self.tta["kind"])
+            plots.confusion_matrix(np.array(self.tta["confusion"]), self.classes,
+                                   out=files["confusion_tta"],
+                                   title="%s with %s TTA: accuracy %.3f" % (
+                                       name, self.tta["kind"], self.tta["accuracy"]))
+        # The most confident first (a stable sort: ties keep the images' order).
+        by_confidence = sorted(self.images, key=lambda rec: -rec["probability"])
+        wrong = [rec for rec in by_confidence if rec["predicted"] != rec["true"]]
+        shown = wrong[:max(0, int(mistakes))]
+        plots.mistakes([(read_image(rec["path"]), rec["true"], rec["predicted"], rec["probability"])
+                        for rec in shown], out=files["mistakes"],
+                       title=_mistakes_title(len(shown), plain["images"] - plain["correct"],
+                                             plain["images"]))
+        self.files = files
+        write_json(files["json"], self.to_dict())
+        return files
+
     def summary(self):
         """Readable lines: what was evaluated, the accuracy (both with TTA), a per-class table."""
         lines = ["evaluated %s (%s, epoch %s) on %s"
                  % (_shown(self.run), checkpoint_label(self.checkpoint, self.chosen_on, self.weights),
                     self.epoch, self.evaluated)]
-        lines.append("accuracy %.3f (%d of %d correct)"
-                     % (self.plain["accuracy"], self.plain["correct"], self.plain["images"]))
+        lines.append("accuracy %.3f (%d of %d correct)%s"
+                     % (self.plain["accuracy"], self.plain["correct"], self.plain["images"],
+                        _more_scores(self.plain)))
         if self.checkpoint == "best" and self.chosen_on == "test":
             lines.append("note: the run had no validation images, so its best epoch was chosen by "
                          "test accuracy: on its test images this accuracy is optimistic")
@@ -149,6 +193,18 @@ class Evaluation:
         for path, reason in self.skipped:
             lines.append("skipped unreadable %s: %s" % (_shown(path), reason))
         return "\n".join(lines)
+
+
+def _more_scores(result):
+    """``", balanced accuracy 0.850, top-5 0.990"``: the scores beside accuracy (older
+    evaluations have none; top-k only when there are more classes than k)."""
+    text = ""
+    if "balanced_accuracy" in result:
+        text += ", balanced accuracy %.3f" % result["balanced_accuracy"]
+    top = result.get("top_k")
+    if top and len(result["per_class"]) > top["k"]:
+        text += ", top-%d %.3f" % (top["k"], top["accuracy"])
+    return text
 
 
 def _shown(path):
@@ -232,9 +288,12 @@ def _check_classes(data, classes, run_classes):
 
 
 def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32, ctx=None,
-                 mistakes=16, quiet=False, amp=False, weights="auto", int8=False, calib_data=None,
-                 calib_images=None, calib_mode="naive", log=None, keep_float="output"):
-    """Evaluate a training run on a labelled image folder and write the results.
+                 mistakes=16, quiet=False, amp=False, weights="auto", int8=False, log=None):
+    """Evaluate a training run on a labelled image folder; with ``out``, also write the results.
+
+    The metrics come back as an :class:`Evaluation`; nothing is written unless
+    ``out`` is given or :meth:`Evaluation.write` is called (a notebook needs no
+    output folder).
 
     Parameters
     ----------
@@ -247,22 +306,21 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
     tta : {None, "five-crop", "ten-crop"}
         Also average the softmax over test-time crops and report both numbers.
     out : str, optional
-        Folder for ``evaluation.json``, ``confusion.png``, ``mistakes.png``
-        (and ``confusion-<tta>.png``); default ``RUN/eval``.
+        Write ``evaluation.json``, ``confusion.png``, ``mistakes.png`` (and
+        ``confusion-<tta>.png``) here (:meth:`Evaluation.write`).
     batch_size : int
     ctx : mxnet.Context or str, optional
     mistakes : int
-        How many of the most confident mistakes to draw.
+        How many of the most confident mistakes to draw (with ``out``).
     amp : bool
         Predict in mixed precision (see :func:`gluon_finetune.predict.load_run`).
     weights : {"auto", "ema", "raw"}
         The run's EMA weights when it has them (``auto``), or the raw ones.
-    int8 : bool
+    int8 : bool or Int8Options
         Also evaluate the run quantised to INT8 (:func:`gluon_finetune.quantize.quantize_run`,
-        CPU only) and report both accuracies and how often their labels agree.
-        The tables, confusion matrix and mistakes stay those of float32.
-    calib_data, calib_images, calib_mode, keep_float
-        INT8 calibration: see :func:`gluon_finetune.quantize.quantize_run`.
+        CPU only; an :class:`~gluon_finetune.int8_options.Int8Options` says how, True
+        takes its defaults) and report both accuracies and how often their labels
+        agree. The tables, confusion matrix and mistakes stay those of float32.
     log : callable, optional
         Receives INT8 calibration progress lines.
 
@@ -281,13 +339,11 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
     if int8:
         from .quantize import quantize_run
 
-        quantized = quantize_run(model, calib_data=calib_data, calib_images=calib_images,
-                                 calib_mode=calib_mode, log=log, keep_float=keep_float)
+        quantized = quantize_run(model, int8 if isinstance(int8, Int8Options) else None, log=log)
     probs, tta_probs, items, skipped, int8_probs = _predict_items(
         model, items, batch_size, kind, quiet, quantized.predictor if quantized else None)
     if not items:
         raise UserError("no readable image to evaluate in %s (%d unreadable)" % (data, len(skipped)))
-    paths = [p for p, _ in items]
     labels = np.array([l for _, l in items], dtype=np.int64)
     plain = scores(probs, labels, model.classes)
     tta_result = None
@@ -317,36 +373,13 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
             rec["int8_probability"] = float(int8_probs[i].max())
         images.append(rec)
 
-    out = out or os.path.join(model.path, "eval")
-    claim_folder(out, "evaluation.json", "evaluation")
-    os.makedirs(out, exist_ok=True)
-    files = {"json": os.path.join(out, "evaluation.json"),
-             "confusion": os.path.join(out, "confusion.png"),
-             "mistakes": os.path.join(out, "mistakes.png")}
-    title = "%s, %s checkpoint (epoch %s): accuracy %.3f" % (
-        os.path.basename(model.path), checkpoint, model.checkpoint.get("epoch"), plain["accuracy"])
-    plots.confusion_matrix(np.array(plain["confusion"]), model.classes, out=files["confusion"],
-                           title=title)
-    if tta_result:
-        files["confusion_tta"] = os.path.join(out, "confusion-%s.png" % tta_result["kind"])
-        plots.confusion_matrix(np.array(tta_result["confusion"]), model.classes,
-                               out=files["confusion_tta"],
-                               title="%s with %s TTA: accuracy %.3f" % (
-                                   os.path.basename(model.path), tta_result["kind"],
-                                   tta_result["accuracy"]))
-    wrong = [i for i in np.argsort(-probs.max(axis=1), kind="stable")
-             if probs[i].argmax() != labels[i]][:max(0, int(mistakes))]
-    plots.mistakes([(read_image(paths[i]), model.classes[labels[i]],
-                     model.classes[int(probs[i].argmax())], float(probs[i].max())) for i in wrong],
-                   out=files["mistakes"],
-                   title=_mistakes_title(len(wrong), plain["images"] - plain["correct"],
-                                         plain["images"]))
     result = Evaluation(run=model.path, data=os.path.abspath(str(data)), checkpoint=checkpoint,
                         epoch=model.checkpoint.get("epoch"), evaluated=what,
                         classes=model.classes, plain=plain, tta=tta_result, images=images,
-                        skipped=skipped, files=files, weights=model.checkpoint["weights"],
+                        skipped=skipped, weights=model.checkpoint["weights"],
                         chosen_on=model.checkpoint["chosen_on"], int8=int8_result)
-    write_json(files["json"], result.to_dict())
+    if out is not None:
+        result.write(out, mistakes=mistakes)
     return result
 
 

@@ -42,6 +42,7 @@ import numpy as np
 
 from .errors import UserError, first_line
 from .fsutil import claim_folder, write_json
+from .int8_options import Int8Options
 
 FORMATS = ("mxnet", "onnx")
 QUANTIZE = ("int8",)
@@ -141,8 +142,7 @@ def _prepare_out(out, files):
 
 
 def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weights="auto",
-               quantize=None, calib_data=None, calib_images=None, calib_mode="naive", log=None,
-               keep_float="output"):
+               quantize=None, int8=None, log=None):
     """Export a run folder's network for deployment.
 
     Parameters
@@ -163,8 +163,11 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weig
         ``export.json`` says which (``weights``).
     quantize : {None, "int8"}
         Export the INT8 network (``format="mxnet"`` only).
-    calib_data, calib_images, calib_mode, log, keep_float
-        INT8 calibration: see :func:`gluon_finetune.quantize.quantize_run`.
+    int8 : Int8Options, optional
+        How ``quantize="int8"`` calibrates (default: its defaults; see
+        :func:`gluon_finetune.quantize.quantize_run`).
+    log : callable, optional
+        Receives INT8 calibration progress lines.
 
     Returns
     -------
@@ -188,16 +191,15 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weig
 
     if format not in FORMATS:
         raise UserError("unknown --format %r; use mxnet (symbol + params) or onnx" % (format,))
+    int8 = Int8Options.of(int8)
     if quantize is not None:
-        from .quantize import check_calib_options
-
         if quantize not in QUANTIZE:
             raise UserError("unknown --quantize %r; use int8" % (quantize,))
         if format != "mxnet":
             raise UserError("--quantize int8 writes MXNet symbol + params (oneDNN INT8 "
                             "operators); it cannot be combined with --format %s" % format)
-        check_calib_options(calib_mode, calib_images, keep_float)
-    elif calib_data is not None or calib_images is not None:
+        int8.check()
+    elif int8.sets_calibration:
         raise UserError("--calib-data and --calib-images go with --quantize int8")
     onnx_version = check_onnx() if format == "onnx" else None
     model = load_run(run, checkpoint=checkpoint, ctx=mx.cpu(), weights=weights)
@@ -207,8 +209,7 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weig
     if quantize:
         from .quantize import quantize_run
 
-        quantized = quantize_run(model, calib_data=calib_data, calib_images=calib_images,
-                                 calib_mode=calib_mode, log=log, keep_float=keep_float)
+        quantized = quantize_run(model, int8, log=log)
     name = name or model.config.model + ("-int8" if quantize else "")
     if not name or os.sep in name or name.startswith("."):
         raise UserError("--name %r is not a plain file name" % (name,))

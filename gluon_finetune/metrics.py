@@ -1,4 +1,5 @@
-"""Scores of predictions, in NumPy alone: confusion matrix, per-class precision, recall and F1.
+"""Scores of predictions, in NumPy alone: confusion matrix, per-class precision, recall and F1,
+balanced accuracy and top-k accuracy.
 
 :func:`scores` turns softmax outputs and true labels into the plain data that
 ``evaluate`` prints and writes to ``evaluation.json``; :func:`confusion_matrix`
@@ -56,6 +57,36 @@ def per_class_metrics(cm):
             "support": actual.astype(np.int64)}
 
 
+#: The k of the top-k accuracy ``evaluate`` reports (GluonCV's and torchvision's top-5).
+TOP_K = 5
+
+
+def balanced_accuracy(cm):
+    """The mean recall of the classes that have images (scikit-learn's ``balanced_accuracy_score``).
+
+    On a 9:1 folder a network that always says the big class scores 0.9
+    accuracy and 0.5 balanced accuracy.
+    """
+    cm = np.asarray(cm, dtype=np.float64)
+    actual = cm.sum(axis=1)
+    present = actual > 0
+    if not present.any():
+        return 0.0
+    return float((np.diag(cm)[present] / actual[present]).mean())
+
+
+def top_k_accuracy(probs, labels, k=TOP_K):
+    """The share of images whose true class is among the ``k`` most probable (k capped at C)."""
+    probs = np.asarray(probs)
+    labels = np.asarray(labels, dtype=np.int64)
+    if not len(labels):
+        return 0.0
+    k = min(int(k), probs.shape[1])
+    # argpartition: the k largest of each row, in no particular order (ties: any k of them)
+    top = np.argpartition(-probs, k - 1, axis=1)[:, :k]
+    return float((top == labels[:, None]).any(axis=1).mean())
+
+
 def scores(probs, labels, classes):
     """Accuracy, confusion matrix and per-class metrics of softmax outputs ``probs``.
 
@@ -68,7 +99,9 @@ def scores(probs, labels, classes):
     Returns
     -------
     dict
-        Plain data: ``accuracy``, ``confusion`` (list of lists, rows = true
+        Plain data: ``accuracy``, ``balanced_accuracy`` (the mean recall of the
+        classes present), ``top_k`` (``{"k": 5, "accuracy": ...}``, k capped at
+        the number of classes), ``confusion`` (list of lists, rows = true
         class), ``per_class`` (one dict per class: name, precision, recall, f1,
         support), ``macro`` (unweighted means of precision, recall, f1).
     """
@@ -80,7 +113,10 @@ def scores(probs, labels, classes):
     per_class = [{"class": name, "precision": float(m["precision"][i]), "recall": float(m["recall"][i]),
                   "f1": float(m["f1"][i]), "support": int(m["support"][i])}
                  for i, name in enumerate(classes)]
+    k = min(TOP_K, len(classes))
     return {"accuracy": float((preds == labels).mean()) if len(labels) else 0.0,
             "correct": int((preds == labels).sum()), "images": int(len(labels)),
+            "balanced_accuracy": balanced_accuracy(cm),
+            "top_k": {"k": k, "accuracy": top_k_accuracy(probs, labels, k) if len(labels) else 0.0},
             "confusion": cm.tolist(), "per_class": per_class,
             "macro": {k: float(m[k].mean()) for k in ("precision", "recall", "f1")}}

@@ -289,11 +289,9 @@ def download_pretrained(name, root=None, quiet=False):
 
 
 def _load_weights_file(name, path, ctx):
-    from .checkpoint import weights_of
+    from .rundir import weights_of
 
-    given, path = path, weights_of(path)
-    if path is None:
-        raise UserError("run folder %s has no finished epoch to take weights from" % given)
+    path = weights_of(path)  # a run folder: its best checkpoint's weights (EMA when it kept them)
     if os.path.isdir(path):
         raise UserError("--weights %s is a folder but not a run folder; give a .params file "
                         "or the --out folder of a training run" % path)

@@ -27,14 +27,12 @@ from . import augment, devices, model
 from .augment import spec as augspec
 from .config import TrainConfig
 from .data import list_images
-from .ema import pick_weights
 from .errors import UserError, first_line
 from .imageio import IMAGE_EXTENSIONS, ImageReadError, read_image
 from .rundir import RunDir
 from .selection import chosen_on
 
 #: The checkpoints a run folder points at, best test accuracy first.
-CHECKPOINTS = ("best", "last")
 
 #: Test-time crops: command-line name -> :class:`augment.CropsTransform` kind.
 TTA_KINDS = {"five-crop": "five", "ten-crop": "ten", "five": "five", "ten": "ten"}
@@ -382,32 +380,8 @@ def _source(img, i):
 
 
 def checkpoint_record(run, checkpoint="best"):
-    """The pointer record of ``checkpoint`` in ``run`` (a :class:`RunDir`), checked.
-
-    Raises
-    ------
-    UserError
-        Unknown checkpoint name, a run without that checkpoint, or a pointer
-        whose ``.params`` file is gone.
-    """
-    if checkpoint not in CHECKPOINTS:
-        raise UserError("unknown --checkpoint %r; use best (highest validation accuracy, or test "
-                        "accuracy without validation images) or last "
-                        "(the last finished epoch)" % (checkpoint,))
-    record = run.checkpoints.load_meta(checkpoint)
-    if record is None:
-        interrupted = run.checkpoints.load_meta("interrupted")
-        hint = (" (it was interrupted during its first epoch; continue it with "
-                "`gluon-finetune train --resume %s`)" % run.path) if interrupted else \
-            "; train it for at least one epoch first"
-        raise UserError("run %s has no %r checkpoint (no %s)%s"
-                        % (run.path, checkpoint, os.path.join("checkpoints", checkpoint + ".json"),
-                           hint))
-    if not os.path.isfile(record["params"]):
-        raise UserError("the %r checkpoint of run %s names %s, which is missing; use "
-                        "--checkpoint %s or retrain" % (checkpoint, run.path, record["params"],
-                                                        "last" if checkpoint == "best" else "best"))
-    return record
+    """The checked pointer record of ``checkpoint`` in ``run`` (:meth:`RunDir.checkpoint`)."""
+    return run.checkpoint(checkpoint)
 
 
 def resolve_ctx(ctx=None):
@@ -455,7 +429,7 @@ def load_run(path, checkpoint="best", ctx=None, amp=False, weights="auto", fuse=
         within about 1e-2 of float32. It stays on for the rest of the process.
     weights : {"auto", "ema", "raw"}
         ``auto``: the weights' moving average when the run kept one (``--ema``),
-        else the raw weights (:func:`gluon_finetune.ema.pick_weights`); the
+        else the raw weights (:func:`gluon_finetune.rundir.pick_weights`); the
         ``Predictor``'s ``checkpoint["weights"]`` says which.
     fuse : bool
         Fuse the graph with oneDNN (:func:`fuse_network`; CPU only, same
@@ -480,8 +454,7 @@ def load_run(path, checkpoint="best", ctx=None, amp=False, weights="auto", fuse=
     except (KeyError, TypeError):
         raise UserError("%s has a config.json without the run's settings and classes; "
                         "is it a gluon-finetune run folder?" % path) from None
-    meta = checkpoint_record(run, checkpoint)
-    params, kind = pick_weights(meta, weights)
+    params, kind, meta = run.weights(checkpoint, weights)
     ctx = resolve_ctx(ctx)
     if amp:
         devices.init_amp([ctx])  # before the network is built: AMP rewrites its operators

@@ -58,14 +58,18 @@ from .data import SINGLE, TRAIN_TEST, find_layout, list_images, scan_folder
 from .errors import UserError, first_line
 from .fsutil import read_json, write_json
 from .imageio import ImageReadError
+from .int8_options import (  # noqa: F401 (CALIB_MODES, KEEP_FLOAT: the choices, named here too)
+    CALIB_MODES,
+    DEFAULT_CALIB_IMAGES,
+    DEFAULTS,
+    KEEP_FLOAT,
+    MIN_CALIB_IMAGES,
+    Int8Options,
+)
 
-CALIB_MODES = ("naive", "entropy")
-DEFAULT_CALIB_MODE = "naive"
-#: Images calibrated on by default: enough for stable min/max ranges; fewer when the run has fewer.
-DEFAULT_CALIB_IMAGES = 256
-#: Below this many readable calibration images the ranges are guesswork: refused.
-MIN_CALIB_IMAGES = 8
-DEFAULT_CALIB_SEED = 0
+#: The options' defaults live in one place: :class:`~gluon_finetune.int8_options.Int8Options`.
+DEFAULT_CALIB_MODE = DEFAULTS.calib_mode
+DEFAULT_CALIB_SEED = DEFAULTS.seed
 #: quantize_net_v2 settings: per-channel weight scales keep accuracy for the same speed;
 #: "smart" leaves alone operators oneDNN would run slower in INT8 than in float32.
 QUANTIZE_MODE = "smart"
@@ -77,11 +81,7 @@ GRANULARITY = "channel-wise"
 CACHE_FOLDER = "int8"
 CACHE_VERSION = 2  # 2: the signed-sum repair (int8_graph)
 STEM = "int8"
-#: ``keep_float`` choices: which layers besides the output stay float32.
-KEEP_FLOAT = ("output", "first-conv", "stage1")
-#: The same on every CPU measured: on an AVX2 CPU without VNNI (Zen 3) "first-conv" was
-#: 2-6% slower at batch 64, not faster, in two sessions (README: Performance).
-DEFAULT_KEEP_FLOAT = "output"
+DEFAULT_KEEP_FLOAT = DEFAULTS.keep_float
 INPUT_NAME = "data"
 
 
@@ -139,21 +139,6 @@ def int8_speed_note(flags=None):
     return ("this CPU has no VNNI or AMX INT8 instructions (%s in %s): INT8 inference "
             "works but may not be faster than float32"
             % (" / ".join(capability.INT8_CPU_FLAGS), capability.cpuinfo_path()))
-
-
-def check_calib_options(calib_mode=DEFAULT_CALIB_MODE, calib_images=None,
-                        keep_float=DEFAULT_KEEP_FLOAT):
-    """Refuse an unknown --calib-mode or --keep-float, or a --calib-images below the minimum."""
-    if keep_float not in KEEP_FLOAT:
-        raise UserError("unknown --keep-float %r; use output (the default: only the output "
-                        "layer stays float32), first-conv (the first convolution too) or stage1 "
-                        "(the first convolution and the first stage too)" % (keep_float,))
-    if calib_mode not in CALIB_MODES:
-        raise UserError("unknown --calib-mode %r; use naive (min/max of each layer's outputs) or "
-                        "entropy (ranges that minimise the KL divergence, slower)" % (calib_mode,))
-    if calib_images is not None and int(calib_images) < MIN_CALIB_IMAGES:
-        raise UserError("--calib-images %s is too few; calibrate on at least %d images (default %d)"
-                        % (calib_images, MIN_CALIB_IMAGES, DEFAULT_CALIB_IMAGES))
 
 
 # --------------------------------------------------------------------------- calibration images
@@ -360,28 +345,23 @@ def cache_key(params_digest, settings, files):
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def quantize_run(predictor, calib_data=None, calib_images=None, calib_mode=DEFAULT_CALIB_MODE,
-                 seed=DEFAULT_CALIB_SEED, cache=True, log=None, keep_float=DEFAULT_KEEP_FLOAT):
+def quantize_run(predictor, options=None, cache=True, log=None, **fields):
     """The INT8 version of a loaded run, calibrated on its training images (cached in the run).
 
     Parameters
     ----------
     predictor : gluon_finetune.predict.Predictor
         From :func:`gluon_finetune.predict.load_run` on the CPU, without AMP.
-    calib_data : str, optional
-        Folder to calibrate on (see :func:`calibration_pool`); default the run's
-        training images.
-    calib_images : int, optional
-        How many (default :data:`DEFAULT_CALIB_IMAGES`, or all when fewer).
-    calib_mode : {"naive", "entropy"}
-    seed : int
-        Which images are drawn.
+    options : Int8Options, optional
+        Calibration folder, image count, mode, float32 layers and seed (default:
+        :class:`~gluon_finetune.int8_options.Int8Options`'s defaults).
+    **fields
+        Any field of :class:`~gluon_finetune.int8_options.Int8Options`
+        (``calib_images=64, keep_float="first-conv"``), replacing the one of ``options``.
     cache : bool
         Look for and store the result in ``RUN/int8/<key>/``.
     log : callable, optional
         Receives progress lines (calibration, a CPU without VNNI, cache use).
-    keep_float : {"output", "first-conv", "stage1"}
-        Which layers stay float32 besides the output (see :func:`excluded_layers`).
 
     Returns
     -------
@@ -398,12 +378,13 @@ def quantize_run(predictor, calib_data=None, calib_images=None, calib_mode=DEFAU
 
     log = log or (lambda line: None)
     check_int8_context(predictor.ctx)
-    check_calib_options(calib_mode, calib_images, keep_float)
+    options = Int8Options.of(options, **fields).check()
+    calib_mode, keep_float, seed = options.calib_mode, options.keep_float, options.seed
     note = int8_speed_note()
     if note:
         log("note: " + note)
-    pool, where = calibration_pool(predictor.config, calib_data)
-    files = pick_calibration_files(pool, calib_images, seed)
+    pool, where = calibration_pool(predictor.config, options.calib_data)
+    files = pick_calibration_files(pool, options.calib_images, seed)
     exclude = excluded_layers(predictor.net, keep_float)
     settings = {"calib_mode": calib_mode, "calib_images": len(files), "seed": seed,
                 "quantize_mode": QUANTIZE_MODE, "granularity": GRANULARITY,

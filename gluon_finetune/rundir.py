@@ -7,7 +7,14 @@
       history.jsonl      one JSON line per finished epoch
       log.txt            the per-epoch lines as printed
       curves.png         loss and accuracy per epoch
-      checkpoints/       last.json, best.json -> epoch-NNN.params / .states
+      checkpoints/       last.json, best.json -> epoch-NNN.params / .states (/ -ema.params)
+
+This module owns the folder's layout and the one rule for which weights a
+command reads (:meth:`RunDir.weights`): the ``best`` checkpoint unless told
+``last``, the weight average when the run kept one (``--ema``) unless told
+``raw``, and a clear error, never a silent fallback, when that is missing.
+``evaluate``, ``predict``, ``export``, INT8 and ``train --weights RUN`` all
+take their weights through it.
 """
 import datetime
 import json
@@ -18,6 +25,9 @@ import sys
 from .checkpoint import Checkpoints
 from .errors import UserError
 from .fsutil import atomic_path, claim_folder, read_json, write_json
+
+#: The checkpoints a command may name (``--checkpoint``).
+CHECKPOINTS = ("best", "last")
 
 
 def default_run_path(prefix="train"):
@@ -90,3 +100,82 @@ class RunDir:
     def log(self, line):
         with open(self.log_path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
+
+    def checkpoint(self, name="best"):
+        """The pointer record of checkpoint ``name`` (``best`` or ``last``), checked.
+
+        Raises
+        ------
+        UserError
+            Unknown checkpoint name, a run without that checkpoint, or a pointer
+            whose ``.params`` file is gone.
+        """
+        if name not in CHECKPOINTS:
+            raise UserError("unknown --checkpoint %r; use best (highest validation accuracy, or "
+                            "test accuracy without validation images) or last "
+                            "(the last finished epoch)" % (name,))
+        record = self.checkpoints.load_meta(name)
+        if record is None:
+            interrupted = self.checkpoints.load_meta("interrupted")
+            hint = (" (it was interrupted during its first epoch; continue it with "
+                    "`gluon-finetune train --resume %s`)" % self.path) if interrupted else \
+                "; train it for at least one epoch first"
+            raise UserError("run %s has no %r checkpoint (no %s)%s"
+                            % (self.path, name, os.path.join("checkpoints", name + ".json"), hint))
+        if not os.path.isfile(record["params"]):
+            raise UserError("the %r checkpoint of run %s names %s, which is missing; use "
+                            "--checkpoint %s or retrain" % (name, self.path, record["params"],
+                                                            "last" if name == "best" else "best"))
+        return record
+
+    def weights(self, checkpoint="best", weights="auto"):
+        """``(params path, "ema" or "raw", checkpoint record)``: the weights a command reads.
+
+        ``weights``: ``auto`` (the average when the run kept one), ``ema`` or ``raw``
+        (see :func:`pick_weights`).
+        """
+        record = self.checkpoint(checkpoint)
+        path, kind = pick_weights(record, weights)
+        return path, kind, record
+
+
+#: What ``--weights`` of evaluate, predict and export may name.
+WEIGHT_CHOICES = ("auto", "ema", "raw")
+
+
+def pick_weights(meta, weights="auto"):
+    """The ``.params`` path of a checkpoint record and which weights it holds.
+
+    Parameters
+    ----------
+    meta : dict
+        A checkpoint pointer record (absolute paths, see ``Checkpoints.load_meta``).
+    weights : {"auto", "ema", "raw"}
+        ``auto``: the averaged weights when the run kept them (``--ema``), else
+        the raw ones.
+
+    Returns
+    -------
+    (str, str)
+        The path and ``"ema"`` or ``"raw"``.
+    """
+    if weights not in WEIGHT_CHOICES:
+        raise UserError("unknown --weights %r; use auto (the EMA weights when the run has them), "
+                        "ema or raw" % (weights,))
+    if weights == "raw" or (weights == "auto" and not meta.get("ema")):
+        return meta["params"], "raw"
+    if not meta.get("ema"):
+        raise UserError("this checkpoint has no EMA weights (the run was trained without --ema); "
+                        "drop --weights ema")
+    if not os.path.isfile(meta["ema"]):
+        raise UserError("the checkpoint names %s, which is missing; use --weights raw" % meta["ema"])
+    return meta["ema"], "ema"
+
+
+def weights_of(path):
+    """The ``.params`` file ``--weights PATH`` names: the file itself, or the weights of a
+    run folder by the rule every command uses (:meth:`RunDir.weights`)."""
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "config.json")):
+        return RunDir(path).weights()[0]
+    return path
+

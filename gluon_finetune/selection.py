@@ -6,7 +6,9 @@ stays untouched until the end; without them it falls back to test accuracy and
 every message that names the best checkpoint says so (an optimistic choice: the
 same images then pick the epoch and measure it). With ``--ema`` the averaged
 weights' accuracy decides, as in timm's training script: they are the weights
-``evaluate``, ``predict`` and ``export`` use.
+``evaluate``, ``predict`` and ``export`` use. ``--select-metric balanced_acc``
+or ``macro_f1`` chooses on those instead of accuracy (imbalanced classes, see
+:mod:`gluon_finetune.imbalance`).
 """
 
 __all__ = ["metric_key", "chosen_on", "key_of", "describe", "checkpoint_label", "Selection",
@@ -18,21 +20,25 @@ NEEDS_VAL = ("--early-stop needs a validation set, so the test set does not choo
              "--val-split 0.1")
 
 
-def metric_key(has_val, ema=False):
-    """The history field that chooses the best epoch."""
-    return ("ema_" if ema else "") + ("val_acc" if has_val else "test_acc")
+def metric_key(has_val, ema=False, metric="acc"):
+    """The history field that chooses the best epoch: ``val_acc``, ``ema_test_balanced_acc``, ...
+
+    ``metric`` is ``--select-metric``: ``acc``, ``balanced_acc`` or ``macro_f1``.
+    """
+    return ("ema_" if ema else "") + ("val_" if has_val else "test_") + metric
 
 
 def chosen_on(key):
     """``"validation"`` or ``"test"``: which images the metric ``key`` measured."""
-    return "validation" if key.endswith("val_acc") else "test"
+    return "validation" if key.startswith(("val_", "ema_val_")) else "test"
 
 
-def key_of(history, ema=False):
+def key_of(history, ema=False, metric="acc"):
     """The selection field of a run from its history records (older runs: test accuracy)."""
     has_val = bool(history) and "val_acc" in history[0]
     ema = ema and bool(history) and "ema_test_acc" in history[0]
-    return metric_key(has_val, ema)
+    key = metric_key(has_val, ema, metric)
+    return key if not history or key in history[0] else metric_key(has_val, ema)
 
 
 def describe(record, key):

@@ -13,6 +13,13 @@ sets ``OMP_NUM_THREADS`` to the process's physical cores (:func:`physical_cores`
 unless the user set a thread variable, and the command line's ``--threads N``
 (:func:`configure`) runs before any command imports MXNet. This module imports
 nothing heavy, so that order holds.
+
+This is the one place the choice is made, for the commands and for Python
+callers of ``fit`` or ``load_run`` alike. A host project that manages its own
+threads opts out in any of three ways: set ``OMP_NUM_THREADS`` (or
+``MXNET_OMP_MAX_THREADS``) itself, which always wins; import ``mxnet`` before
+``gluon_finetune``; or set ``GLUON_FINETUNE_THREADS=off``, which leaves the
+environment untouched and MXNet to its own default.
 """
 import ctypes
 import math
@@ -21,6 +28,10 @@ import sys
 
 #: The variables through which a user chooses MXNet's thread count.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")
+
+#: ``GLUON_FINETUNE_THREADS=off``: importing the package chooses nothing (a host
+#: project's own thread management stays in charge).
+OPT_OUT = "GLUON_FINETUNE_THREADS"
 
 #: Set beside ``OMP_NUM_THREADS`` when this package chose the count, so that a child
 #: process (which inherits both) chooses again for itself instead of taking the
@@ -125,9 +136,10 @@ def configure(threads=None):
 
     Returns
     -------
-    int
-        The count chosen. Once MXNet is loaded a new count cannot take effect
-        (see the module docstring); :func:`describe` then says so.
+    int or None
+        The count chosen (None: ``GLUON_FINETUNE_THREADS=off``, MXNet's own
+        default). Once MXNet is loaded a new count cannot take effect (see the
+        module docstring); :func:`describe` then says so.
     """
     global _source
     if threads is not None:
@@ -143,10 +155,18 @@ def configure(threads=None):
     if _USER_CHOICE is not None:
         _source = _USER_CHOICE[0]
         return _parse(_USER_CHOICE[1])
+    if opted_out():
+        _source = "%s=off" % OPT_OUT
+        return None
     count = physical_cores()
     os.environ["OMP_NUM_THREADS"] = os.environ[AUTO_MARKER] = str(count)
     _source = "cores"
     return count
+
+
+def opted_out(environ=None):
+    """True when ``GLUON_FINETUNE_THREADS=off`` asks the package to choose no thread count."""
+    return (environ if environ is not None else os.environ).get(OPT_OUT, "").strip().lower() == "off"
 
 
 def _parse(value):

@@ -7,13 +7,13 @@
 3. build the network: pretrained features + new Xavier head, or all from scratch;
 4. make the SGD trainer (the head's ``lr_mult`` of 10 gives it the book's 10x rate);
 5. create the run folder and write ``config.json``;
-6. train epoch by epoch: one line per epoch in the book's format, a checkpoint,
-   ``history.jsonl`` and ``curves.png`` after each.
+6. train epoch by epoch (:func:`gluon_finetune.loop.run`): one line per epoch in the
+   book's format, a checkpoint, ``history.jsonl`` and ``curves.png`` after each.
 
-With ``cache_features`` (and ``freeze_features``) step 6 trains the head on the
-backbone's pooled features, computed once per image with the test-time
-preprocessing (:func:`gluon_finetune.features.cache_features`): the same head,
-the same optimiser and shuffle order, without running the backbone each epoch.
+Step 6 is the epoch loop with hooks: every feature beyond forward, backward and
+step (EMA, head-first epochs, cached features, batch mixes, evaluation, the best
+checkpoint, early and divergence stops) is a callback of
+:mod:`gluon_finetune.callbacks`, and ``fit(config, callbacks=[...])`` adds yours.
 With ``amp`` the network computes in float16 on GPUs (with dynamic loss scaling) or in
 bfloat16 on CPUs that have it, where MXNet's AMP lists say it is safe
 (:func:`gluon_finetune.devices.init_amp`).
@@ -26,42 +26,27 @@ so the shuffle order and the augmentations of epoch ``e`` depend neither on what
 ran before nor on the number of loader workers.
 """
 import dataclasses
-import math
 import os
 import random
-import time
 
 import mxnet as mx
-from mxnet import autograd, gluon
+from mxnet import gluon
 
-from . import capability, devices, model, recipes, schedules, selection, stages, threads
+from . import callbacks as callbacks_mod
+from . import capability, devices, imbalance, model, recipes, schedules, selection, stages, threads
 from . import data as data_mod
-from .augment import mix as batchmix
+from . import loop as loop_mod
 from .augment import spec as augspec
+from .callbacks import EPOCH_LINE, epoch_line  # noqa: F401 (this module's names before the hooks)
 from .config import TrainConfig
+from .data.folders import imbalance_note
 from .distributed import Cluster
-from .divergence import DivergenceWatch
-from .ema import WeightEMA
+from .epoch import SYNC_EVERY, NonFiniteLoss, train_epoch  # noqa: F401 (as above)
 from .errors import UserError
-from .evaluate import accuracy
-from .features import cache_features, feature_block
-from .progress import progress
+from .features import feature_block
+from .loop import Callback, Loop  # noqa: F401 (fit's callbacks subclass Callback)
 from .rundir import RunDir, default_run_path, provenance
 from .seeding import seed_everything
-from .signals import raise_pending, signals_as_interrupt
-
-EPOCH_LINE = ("epoch {epoch}, loss {loss:.4f}, train acc {train_acc:.3f}, "
-              "test acc {test_acc:.3f}, time {time:.1f} sec")
-
-#: Loss and accuracy are read back from the device every this many batches
-#: (for the progress bar and the non-finite check); in between, the loop never waits.
-SYNC_EVERY = 8
-
-
-class NonFiniteLoss(UserError):
-    """The loss became NaN or infinite; the run stopped with its last good checkpoint kept."""
-
-    exit_code = 3
 
 
 @dataclasses.dataclass
@@ -82,7 +67,8 @@ class RunResult:
     @property
     def best_key(self):
         """The history field that chose :attr:`best` (``val_acc``, ``ema_val_acc``, ``test_acc``, ...)."""
-        return selection.key_of(self.history, ema=bool(self.config.ema))
+        return selection.key_of(self.history, ema=bool(self.config.ema),
+                                metric=self.config.select_metric)
 
     @property
     def best(self):
@@ -98,8 +84,18 @@ class RunResult:
         return selection.chosen_on(self.best_key)
 
 
-def fit(config, log=print):
-    """Train a network as ``config`` says (see :class:`TrainConfig`); return a :class:`RunResult`."""
+def fit(config, log=print, callbacks=()):
+    """Train a network as ``config`` says (see :class:`TrainConfig`); return a :class:`RunResult`.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    log : callable
+        Gets each line a run prints (``print``; a no-op for a quiet notebook).
+    callbacks : list of :class:`gluon_finetune.loop.Callback`
+        Your own hooks, called after the built-in ones at each point of the loop
+        (see :mod:`gluon_finetune.loop`).
+    """
     config = config.resolved()
     cluster = Cluster(config.kvstore)
     seed = cluster.job_seed(config.seed)
@@ -107,21 +103,7 @@ def fit(config, log=print):
         # Always run with a known seed, so every run folder can be repeated.
         seed = random.SystemRandom().randrange(2 ** 31)
     config = dataclasses.replace(config, seed=seed, quiet=config.quiet or not cluster.is_root)
-    seed_everything(config.seed)
-    ctxs = devices.check_contexts(devices.parse_ctx(config.ctx))
-    if config.amp:
-        devices.init_amp(ctxs)
-    data = load_data(config, cluster)
-    if config.early_stop and data.val is None:
-        raise UserError(selection.NEEDS_VAL)
-    if config.early_stop and cluster.distributed:
-        # Rank 0 alone measures validation accuracy; the other workers would wait for
-        # it at the next gradient exchange forever.
-        raise UserError("--early-stop is not available in distributed jobs (only rank 0 measures "
-                        "validation accuracy); train for a fixed --epochs and use the best "
-                        "checkpoint, which is chosen on validation accuracy all the same")
-    net, source = build_net(config, data.classes, ctxs)
-    lr_stages = stages.set_stage_lr_mult(net, config.lr_stage_decay)
+    ctxs, data, net, source, lr_stages, weights = _prepare(config, cluster)
     if config.cache_features:
         feature_block(net, config.image_size)  # refuse an unsupported network before the run exists
     out = config.out or default_run_path(config.mode)
@@ -134,6 +116,8 @@ def fit(config, log=print):
                   "made_by": provenance()}
         if lr_stages:
             record["lr_stages"] = lr_stages  # each stage's lr_mult (the head: --head-lr-mult)
+        if weights:
+            record["class_weights"] = dict(zip(data.classes, weights))
         run = RunDir.create(out, record)
     else:
         log = _silent
@@ -145,16 +129,23 @@ def fit(config, log=print):
             "on the test set, an optimistic estimate")
     if config.recipe != "book":
         log("recipe %s: %s" % (config.recipe, recipes.describe(config.recipe, config)))
+    note = imbalance_note(data.report.counts["train"])
+    if note and not (weights or config.sampler != "random" or config.select_metric != "acc"):
+        log("note: " + note)
+    if weights:
+        log("--class-weights %s: %s" % (config.class_weights, ", ".join(
+            "%s %.3g" % (c, w) for c, w in zip(data.classes, weights))))
     if lr_stages.get("grouped"):
         log("--lr-stage-decay %g: %s (%s)" % (config.lr_stage_decay, lr_stages["grouped"], ", ".join(
             "%s %.3g" % (k, v) for k, v in lr_stages.items() if k != "grouped")))
     if not config.amp and {c.device_type for c in ctxs} == {"cpu"} and capability.has_bf16():
         log("tip: this CPU computes bfloat16 natively: --amp trains faster on large images, "
             "with float32 weights (README: Fine-tuning, mixed precision)")
-    return _train_epochs(config, run, net, data, ctxs, 0, [], log, cluster=cluster)
+    return _train_epochs(config, run, net, data, ctxs, 0, [], log, cluster=cluster,
+                         callbacks=callbacks, class_weights=weights)
 
 
-def resume(path, epochs=None, lr=None, log=print):
+def resume(path, epochs=None, lr=None, log=print, callbacks=()):
     """Continue the run in folder ``path`` from its last completed epoch.
 
     Parameters
@@ -166,6 +157,8 @@ def resume(path, epochs=None, lr=None, log=print):
     lr : float, optional
         A new learning rate from here on (constant schedule only; the saved
         optimizer state otherwise keeps the rate the run had).
+    log, callbacks
+        As in :func:`fit`.
     """
     run = RunDir.open(path)
     record = run.record()
@@ -189,22 +182,19 @@ def resume(path, epochs=None, lr=None, log=print):
                         % (path, trained_by, cluster.workers, trained_by, path, path))
     if not cluster.is_root:
         config, log = dataclasses.replace(config, quiet=True), _silent
-    ctxs = devices.check_contexts(devices.parse_ctx(config.ctx))
-    if config.amp:
-        devices.init_amp(ctxs)
-    data = load_data(config, cluster)
-    if data.classes != record["classes"]:
-        raise UserError("the classes in %s are now %s, but the run was trained on %s; resume needs "
-                        "the same data" % (config.data, data.classes, record["classes"]))
-    if data.report.val_from != record.get("data", {}).get("val_from"):
-        raise UserError("the validation images of %s are now from %s, but the run had %s; resume "
-                        "needs the same data (a val/ folder added or removed?)"
-                        % (config.data, data.report.val_from or "nowhere",
-                           record.get("data", {}).get("val_from") or "none"))
+
+    def same_data(data):
+        if data.classes != record["classes"]:
+            raise UserError("the classes in %s are now %s, but the run was trained on %s; resume "
+                            "needs the same data" % (config.data, data.classes, record["classes"]))
+        if data.report.val_from != record.get("data", {}).get("val_from"):
+            raise UserError("the validation images of %s are now from %s, but the run had %s; "
+                            "resume needs the same data (a val/ folder added or removed?)"
+                            % (config.data, data.report.val_from or "nowhere",
+                               record.get("data", {}).get("val_from") or "none"))
+
+    ctxs, data, net, _, _, weights = _prepare(config, cluster, same_data)
     last = run.checkpoints.load_meta("last")
-    seed_everything(config.seed)
-    net, _ = build_net(config, data.classes, ctxs)
-    stages.set_stage_lr_mult(net, config.lr_stage_decay)
     if last is None:
         log("no completed epoch in %s yet: starting it from the beginning" % path)
         start, history, states, ema_params = 0, [], None, None
@@ -217,7 +207,39 @@ def resume(path, epochs=None, lr=None, log=print):
         log("nothing to do: the run already finished %d epochs (pass --epochs to train longer)" % start)
         return RunResult(run.path, history, data.classes, config, net)
     return _train_epochs(config, run if cluster.is_root else None, net, data, ctxs, start, history,
-                         log, states=states, cluster=cluster, ema_params=ema_params)
+                         log, states=states, cluster=cluster, ema_params=ema_params,
+                         callbacks=callbacks, class_weights=weights)
+
+
+def _prepare(config, cluster, check_data=None):
+    """What :func:`fit` and :func:`resume` both set up, in this order (so a resumed run
+    that had no completed epoch starts exactly as a new one): the seed, the devices, AMP,
+    the checked data and the network with its stages' learning rates.
+
+    ``check_data(data)`` runs before the network is built: bad data is refused
+    before any weights are read. Returns ``(ctxs, data, net, source, lr_stages,
+    class_weights)``; ``class_weights`` (None: unweighted) are the loss weights in
+    the order of ``data.classes`` (:func:`gluon_finetune.imbalance.class_weights`).
+    """
+    seed_everything(config.seed)
+    ctxs = devices.check_contexts(devices.parse_ctx(config.ctx))
+    if config.amp:
+        devices.init_amp(ctxs)
+    data = load_data(config, cluster)
+    if config.early_stop and data.val is None:
+        raise UserError(selection.NEEDS_VAL)
+    if config.early_stop and cluster.distributed:
+        # Rank 0 alone measures validation accuracy; the other workers would wait for
+        # it at the next gradient exchange forever.
+        raise UserError("--early-stop is not available in distributed jobs (only rank 0 measures "
+                        "validation accuracy); train for a fixed --epochs and use the best "
+                        "checkpoint, which is chosen on validation accuracy all the same")
+    if check_data is not None:
+        check_data(data)
+    weights = imbalance.class_weights(config.class_weights, data.classes, data.report.counts["train"])
+    net, source = build_net(config, data.classes, ctxs)
+    lr_stages = stages.set_stage_lr_mult(net, config.lr_stage_decay)
+    return ctxs, data, net, source, lr_stages, weights
 
 
 def load_data(config, cluster=None):
@@ -235,7 +257,7 @@ def load_data(config, cluster=None):
         # epoch into the next, which a resumed run could not repeat.
         last_batch="keep", quiet=config.quiet, shard=cluster.shard if cluster else None,
         # the run's seed: recorded in config.json, so a resumed run holds out the same images
-        val_split=config.val_split, val_seed=config.seed)
+        val_split=config.val_split, val_seed=config.seed, sampler=config.sampler)
 
 
 def build_net(config, classes, ctxs):
@@ -307,10 +329,11 @@ def make_trainer(net, config, steps_per_epoch, kvstore=None):
 
 
 def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, states=None, cluster=None,
-                  ema_params=None):
+                  ema_params=None, callbacks=(), class_weights=None):
     """Epochs ``start_epoch + 1 .. config.epochs``; ``run`` is None on workers other than rank 0.
 
-    ``ema_params``: the saved weight average a resumed ``--ema`` run continues from.
+    ``ema_params``: the saved weight average a resumed ``--ema`` run continues from;
+    ``class_weights``: the loss weight of each class (None: unweighted).
     """
     cluster = cluster or Cluster("device")
     steps_per_epoch = len(data.train)
@@ -332,229 +355,23 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
         from mxnet.contrib import amp
 
         amp.init_trainer(trainer)
-    # The average is kept where the run folder is written (rank 0: every worker holds
-    # the same weights after each synchronous step).
-    ema = WeightEMA(net, config.ema, ctxs[0], config.image_size) if config.ema and run else None
-    if ema is not None and start_epoch:
-        if not ema_params:
-            raise UserError("%s was trained with --ema but its last checkpoint has no averaged "
-                            "weights; start a new run" % run.path)
-        ema.load(ema_params)
     if config.hybridize:
         # Static memory and shapes: one graph per batch shape, planned once.
         net.hybridize(static_alloc=True, static_shape=True)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(
         sparse_label=config.label_smoothing == 0 and not config.mixes)  # else soft targets
-    # What one epoch trains and measures: the whole net on the loaders, or the
-    # head alone on cached features (the same optimiser, sampler and metrics).
-    head_only = config.epochs if config.freeze_features else config.freeze_epochs
-    if config.freeze_epochs:
-        if start_epoch < head_only:
-            model.freeze_features(net)
-        else:
-            model.use_running_stats(net)  # as _unfreeze() left it
-        if config.hybridize:
-            net.hybridize(static_alloc=True, static_shape=True)
-    cache = None
-    if config.cache_features and start_epoch < head_only:
-        cache = cache_features(net, data, config, ctxs, log)
-    # The best checkpoint and early stopping follow validation accuracy (test without
-    # validation images); replaying the history makes a resumed run's choice the same.
-    chooser = selection.Selection(selection.metric_key(data.val is not None, ema is not None),
-                                  config.early_stop, history)
-    watch = DivergenceWatch(len(data.classes), len(data.train_set) // max(cluster.workers, 1),
-                            config.batch_size, finetune=config.mode == "finetune",
-                            enabled=config.divergence_stop,
-                            start_loss=history[0]["loss"] if history else None)
-    epochs = range(start_epoch + 1, config.epochs + 1)
-    if chooser.should_stop():
-        log("nothing to do: the run stopped early after epoch %d; its best checkpoint (epoch %d) "
-            "is its result" % (chooser.last_epoch, chooser.best["epoch"]))
-        epochs = []
-    epoch = start_epoch
-    # Ctrl-C and `kill` save the weights; a signal lost in a finalizer is raised again
-    # between batches (signals.raise_pending).
-    with signals_as_interrupt("SIGINT", "SIGTERM"):
-        try:
-            for epoch in epochs:
-                # Seeding per epoch makes epoch e the same whether or not the run was resumed.
-                seed_everything(config.seed + epoch)
-                tic = time.time()
-                if epoch == config.freeze_epochs + 1 and config.freeze_epochs:
-                    _unfreeze(net, trainer, config, log)
-                if cache is not None and epoch <= head_only:
-                    trained = getattr(net, model.head_name(net))
-                    train_batches, test_batches, val_batches = cache.train, cache.test, cache.val
-                else:
-                    trained, train_batches, test_batches, val_batches = net, data.train, data.test, data.val
-                mix = batchmix.from_config(config, len(data.classes), epoch, cluster.rank)
-                loss, train_acc = train_epoch(trained, train_batches, trainer, loss_fn, ctxs, config,
-                                              "epoch %d/%d" % (epoch, config.epochs), cluster.workers,
-                                              after_step=ema.update if ema else None, mix=mix,
-                                              watch=watch)
-                train_time = time.time() - tic
-                if run is None:  # other workers: train on; rank 0 measures and writes
-                    continue
-                test_acc, test_counts = accuracy(trained, test_batches, ctxs, counts=True)
-                rec = {"epoch": epoch, "loss": loss, "train_acc": train_acc, "test_acc": test_acc,
-                       "time": time.time() - tic, "train_time": train_time,
-                       "lr": _logged_lr(trainer, epoch * steps_per_epoch, cluster)}
-                extra, val_counts = _extra_accuracies(trained, val_batches, test_batches, ctxs, ema)
-                rec.update(extra)
-                rec["time"] = time.time() - tic
-                history = history + [rec]
-                tags = ["last"] + (["best"] if chooser.update(rec) else [])
-                run.checkpoints.save(tags, net, trainer,
-                                     {"epoch": epoch, "history": history, "chosen_by": chooser.key},
-                                     with_states=not cluster.distributed, ema=ema)
-                run.checkpoints.drop("interrupted")
-                run.write_history(history)
-                _write_curves(run, history)
-                line = epoch_line(rec)
-                run.log(line)
-                log(line)
-                if val_counts is None:
-                    watch.epoch(epoch, test_counts, test_acc, "test")
-                else:
-                    watch.epoch(epoch, val_counts, rec["val_acc"], "validation")
-                if chooser.should_stop():
-                    line = chooser.stop_message(run.checkpoints.folder)
-                    run.log(line)
-                    log(line)
-                    break
-        except KeyboardInterrupt:
-            if run is not None:
-                run.checkpoints.save(["interrupted"], net, trainer,
-                                     {"epoch": epoch, "history": history, "partial": True},
-                                     with_states=not cluster.distributed, ema=ema)
-                log("interrupted during epoch %d: its weights are in %s; the last completed epoch "
-                    "(%d) is kept; continue with: gluon-finetune train --resume %s"
-                    % (epoch, run.checkpoints.folder, epoch - 1, run.path))
-            raise
+    if class_weights:
+        loss_fn = imbalance.WeightedLoss(loss_fn, class_weights, ctx=ctxs[0])
+    hooks = callbacks_mod.standard(config, root=run is not None)
+    for hook in hooks:
+        if isinstance(hook, callbacks_mod.WeightAverage):
+            hook.saved = ema_params
+    loop = Loop(config, net, trainer, data, ctxs, loss_fn, cluster, run=run, log=log,
+                start_epoch=start_epoch, history=history)
+    loop_mod.run(loop, hooks + list(callbacks))
     # The last step's exchange may still be queued; the other workers wait for it.
     cluster.finish()
-    return RunResult(run.path if run else None, history, data.classes, config, net, cluster.rank)
-
-
-def _unfreeze(net, trainer, config, log):
-    """The first epoch after ``--freeze-epochs``: every layer trains from here on."""
-    model.unfreeze_features(net, running_stats=True)
-    if config.hybridize:
-        net.hybridize(static_alloc=True, static_shape=True)  # rebuild the graph with the gradients
-    # The optimizer counts updates per parameter and schedules by the largest count:
-    # the features start counting where the head is, so they get this step's rate too.
-    opt = trainer._optimizer
-    for index in range(len(trainer._params)):
-        opt._index_update_count.setdefault(index, opt.num_update)
-    log("epoch %d: the features are unfrozen; every layer trains from here on, BatchNorm on its "
-        "stored statistics (--freeze-epochs %d)"
-        % (config.freeze_epochs + 1, config.freeze_epochs))
-
-
-def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1, after_step=None,
-                mix=None, watch=None):
-    """One pass over ``loader``; return (mean loss per sample, training accuracy).
-
-    With ``mix`` (a :class:`gluon_finetune.augment.mix.BatchMix`) every batch is
-    MixUp/CutMix-mixed with soft, label-smoothed targets (``loss_fn`` then takes
-    dense labels), and accuracy counts a prediction right when it is the class
-    with the larger share of the image's mixed label.
-
-    With ``workers`` > 1 (a distributed job) each step's gradient is averaged
-    over all workers' images, and the loss and accuracy are this worker's.
-    With a trainer prepared by ``amp.init_trainer`` the loss is scaled for the
-    backward pass (AMP's dynamic loss scaling). ``after_step`` is called after
-    every optimizer step (the weight EMA's update). ``watch`` (a
-    :class:`~gluon_finetune.divergence.DivergenceWatch`) sees the mean loss of
-    every stretch between looks at the loss and stops a diverging run.
-
-    The loop never waits for the device except every :data:`SYNC_EVERY`
-    batches (and at the end): MXNet runs the step asynchronously while the
-    next batch is loaded.
-    """
-    scaled = getattr(trainer, "_amp_loss_scaler", None) is not None
-    if scaled:
-        from mxnet.contrib import amp
-    classes = None
-    loss_sum = mx.nd.zeros((1,), ctx=ctxs[0])
-    correct = mx.nd.zeros((1,), ctx=ctxs[0])
-    n = 0
-    mark = (0.0, 0)  # loss sum and images at the last look (the divergence check's stretches)
-    bar = progress(total=len(loader), desc=desc, unit="batch", quiet=config.quiet)
-    for i, (data, label) in enumerate(loader):
-        raise_pending()
-        if mix is not None:
-            data, label = mix(data, label, i)  # soft targets, label smoothing included
-        xs, ys = devices.split_batch(data, label, ctxs)
-        with autograd.record():
-            outs = [net(x) for x in xs]
-            if config.label_smoothing and mix is None:
-                classes = classes or outs[0].shape[1]
-                targets = [_smooth(y, classes, config.label_smoothing) for y in ys]
-            else:
-                targets = ys
-            losses = [loss_fn(o, t) for o, t in zip(outs, targets)]
-            if scaled:
-                with amp.scale_loss(losses, trainer) as scaled_losses:
-                    autograd.backward(scaled_losses)
-        if not scaled:
-            autograd.backward(losses)
-        if len(xs) < len(ctxs):
-            # A batch smaller than the number of devices leaves some of them idle; their
-            # gradient of the previous step is still there, and the trainer would sum it in.
-            _zero_idle_grads(net, len(xs))
-        trainer.step(data.shape[0] * workers)
-        if after_step is not None:
-            after_step()
-        for o, y, l in zip(outs, ys, losses):
-            # float32 casts (no-ops without AMP) keep float16 outputs summing exactly
-            loss_sum += l.sum().astype("float32", copy=False).as_in_context(ctxs[0])
-            pred = o.argmax(axis=1).astype("float32", copy=False)
-            y = batchmix.hard_labels(y)
-            correct += (pred == y.astype("float32", copy=False)).sum().as_in_context(ctxs[0])
-        n += data.shape[0]
-        bar.update(1)
-        if (i + 1) % SYNC_EVERY == 0:
-            total = loss_sum.asscalar()
-            _check_finite(total, n)
-            mark = _stretch(watch, total, n, mark)
-            bar.set_postfix(loss="%.4f" % (total / n))
-    bar.close()
-    total = loss_sum.asscalar()
-    _check_finite(total, n)
-    _stretch(watch, total, n, mark)
-    return total / max(n, 1), correct.asscalar() / max(n, 1)
-
-
-def _stretch(watch, total, n, mark):
-    """Give ``watch`` the mean loss of the images since ``mark`` (loss sum, count); new mark."""
-    if watch is not None and n > mark[1]:
-        watch.stretch((total - mark[0]) / (n - mark[1]), n - mark[1])
-    return total, n
-
-
-def epoch_line(rec):
-    """The book's per-epoch line; validation and EMA accuracies join it when the run has them."""
-    line = EPOCH_LINE.format(**rec)
-    extra = ["%s %.3f" % (k.replace("_acc", " acc").replace("_", " "), rec[k])
-             for k in ("val_acc", "ema_val_acc", "ema_test_acc") if k in rec]
-    if extra:
-        line = line.replace(", time ", ", %s, time " % ", ".join(extra))
-    return line
-
-
-def _extra_accuracies(net, val_batches, test_batches, ctxs, ema):
-    """``({val_acc, ...}, val_counts)``: with a weight EMA also ``ema_val_acc`` and
-    ``ema_test_acc``; ``val_counts`` are the predictions per class (None: no validation set)."""
-    rec, counts = {}, None
-    if val_batches is not None:
-        rec["val_acc"], counts = accuracy(net, val_batches, ctxs, counts=True)
-    if ema is not None:
-        with ema.applied():
-            if val_batches is not None:
-                rec["ema_val_acc"] = accuracy(net, val_batches, ctxs)
-            rec["ema_test_acc"] = accuracy(net, test_batches, ctxs)
-    return rec, counts
+    return RunResult(run.path if run else None, loop.history, data.classes, config, net, cluster.rank)
 
 
 def _val_text(data):
@@ -564,31 +381,6 @@ def _val_text(data):
     if where == "--val-split":
         where = "--val-split %g" % data.report.val_split
     return ", %d validation (%s)" % (len(data.val_set), where)
-
-
-def _logged_lr(trainer, updates, cluster):
-    """The learning rate of the last step, after ``updates`` steps.
-
-    In a distributed job the servers run the optimizer (``update_on_kvstore``):
-    this worker's copy never counts an update, so its ``learning_rate`` would stay
-    at the start of the schedule. Its schedule, asked at the step count, is the
-    servers' rate (dist_sync: one update per step).
-    """
-    opt = trainer._optimizer
-    if cluster.distributed and opt.lr_scheduler is not None:
-        return opt.lr_scheduler(updates)
-    return trainer.learning_rate
-
-
-def _zero_idle_grads(net, used):
-    """Zero the gradients of every device after the first ``used``.
-
-    See :func:`gluon_finetune.devices.split_batch`.
-    """
-    for param in net.collect_params().values():
-        if param.grad_req != "null":
-            for grad in param.list_grad()[used:]:
-                grad[:] = 0
 
 
 def describe_devices(ctxs, cluster, amp=False, omp=None):
@@ -604,20 +396,3 @@ def describe_devices(ctxs, cluster, amp=False, omp=None):
 
 def _silent(_line):
     pass
-
-
-def _smooth(label, classes, eps):
-    return mx.nd.one_hot(label, classes, on_value=1.0 - eps + eps / classes, off_value=eps / classes)
-
-
-def _check_finite(loss_sum, n):
-    if not math.isfinite(loss_sum):
-        raise NonFiniteLoss("the training loss became %s after %d images; the run stopped and its last "
-                            "good checkpoint is kept. Lower the learning rate (--lr) or add warm-up "
-                            "(--warmup-epochs 1)." % ("NaN" if loss_sum != loss_sum else "infinite", n))
-
-
-def _write_curves(run, history):
-    from .plots import training_curves
-
-    training_curves({"": history}, run.curves_path)

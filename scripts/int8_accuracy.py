@@ -25,7 +25,7 @@ from gluon_finetune.cli import apply_threads, run_guarded
 
 
 def parse_args(argv=None):
-    from gluon_finetune.quantize import CALIB_MODES, KEEP_FLOAT
+    from gluon_finetune.int8_options import CALIB_MODES, KEEP_FLOAT
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -47,15 +47,16 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     apply_threads(args)
-    from gluon_finetune import evaluate, quantize
+    from gluon_finetune import evaluate
     from gluon_finetune.errors import UserError
+    from gluon_finetune.int8_options import Int8Options
     from gluon_finetune.predict import load_run
 
     keeps = [k for k in args.keep_float.split(",") if k]
     modes = [m for m in args.calib_mode.split(",") if m]
     for keep in keeps:
         for mode in modes:
-            quantize.check_calib_options(mode, None, keep)
+            Int8Options(calib_mode=mode, keep_float=keep).check()
     common = {"impl": "gluon-finetune", "run": os.path.abspath(args.run),
               "data": os.path.abspath(args.data)}
     lines = []
@@ -63,8 +64,8 @@ def main(argv=None):
         for keep in keeps:
             for mode in modes:
                 tic = time.perf_counter()
-                result = evaluate.evaluate_run(args.run, args.data, out=tmp, int8=True,
-                                               keep_float=keep, calib_mode=mode, quiet=True,
+                result = evaluate.evaluate_run(args.run, args.data, out=tmp, quiet=True,
+                                               int8=Int8Options(calib_mode=mode, keep_float=keep),
                                                mistakes=0, ctx="cpu")
                 q = result.int8
                 lines.append(dict(common, bench="int8_accuracy", keep_float=keep,

@@ -102,7 +102,7 @@ def test_book_epoch_grid_runs_each_pair_on_its_thread_count(tiny_hotdog):
 
 
 def test_replay_of_the_published_policy_pipeline_rounds():
-    # The README's policy table comes from these records; the replay must still read them.
+    # The policy table (docs/performance.md) comes from these records; the replay must still read them.
     for name in ("policies-pipeline-quiet-2rounds.jsonl", "policies-pipeline-2rounds.jsonl"):
         proc = run_bench("--replay", os.path.join(ROOT, "docs", "bench", name))
         assert proc.returncode == 0, proc.stderr
@@ -113,13 +113,13 @@ def test_replay_of_the_published_policy_pipeline_rounds():
 
 
 def test_replay_of_the_published_int8_rounds():
-    # The README's deployment table comes from these records: the INT8 row's ratio is the
+    # The deployment table (docs/performance.md) comes from these records: the INT8 row's ratio is the
     # median of our rounds over the median of the peer's INT8 rounds.
     proc = run_bench("--replay", os.path.join(ROOT, "docs", "bench", "int8-quiet-3rounds.jsonl"))
     assert proc.returncode == 0, proc.stderr
     rows = [re.match(r"infer\s+(.+?)\s{2,}([\d.]+)\s+([\d.]+)\s+([\d.]+x)", ln)
             for ln in proc.stdout.splitlines()]
     [(ours, peer, ratio)] = [m.groups()[1:] for m in rows if m and m.group(1) == "224 px, batch 64, INT8"]
-    with open(os.path.join(ROOT, "README.md")) as f:
-        readme = f.read()
-    assert "**%s / %s INT8 (%s)**" % (ours, peer, ratio) in readme
+    with open(os.path.join(ROOT, "docs", "performance.md")) as f:
+        page = f.read()
+    assert "**%s / %s INT8 (%s)**" % (ours, peer, ratio) in page

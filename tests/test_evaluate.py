@@ -15,7 +15,13 @@ from gluon_finetune.config import TrainConfig
 from gluon_finetune.constants import IMAGENET_MEAN, IMAGENET_STD
 from gluon_finetune.errors import UserError
 from gluon_finetune.evaluate import evaluate_run
-from gluon_finetune.metrics import confusion_matrix, per_class_metrics, scores
+from gluon_finetune.metrics import (
+    balanced_accuracy,
+    confusion_matrix,
+    per_class_metrics,
+    scores,
+    top_k_accuracy,
+)
 from gluon_finetune.predict import load_run
 from gluon_finetune.train import fit
 
@@ -55,6 +61,22 @@ def test_confusion_matrix_and_scores():
     assert s["per_class"][0]["recall"] == pytest.approx(2 / 3)
     assert s["per_class"][2]["precision"] == pytest.approx(1 / 2)
     assert s["macro"]["recall"] == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)
+    assert s["balanced_accuracy"] == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)
+    assert s["top_k"] == {"k": 3, "accuracy": 1.0}  # k capped at the 3 classes
+
+
+def test_balanced_and_top_k_accuracy_by_hand():
+    # 9:1, always the big class: accuracy 0.9, balanced accuracy 0.5
+    big = scores(np.tile([0.9, 0.1], (10, 1)), [0] * 9 + [1], ["big", "small"])
+    assert big["accuracy"] == pytest.approx(0.9) and big["balanced_accuracy"] == pytest.approx(0.5)
+    # a class without images does not count in the mean
+    assert balanced_accuracy([[3, 1, 0], [0, 0, 0], [0, 2, 2]]) == pytest.approx((3 / 4 + 2 / 4) / 2)
+    # 7 classes: true class ranked 1st, 3rd, 6th and 7th -> top-1 1/4, top-5 2/4
+    probs = np.array([[7, 6, 5, 4, 3, 2, 1]] * 4, dtype=np.float32)
+    labels = [0, 2, 5, 6]
+    assert top_k_accuracy(probs, labels, 1) == pytest.approx(0.25)
+    assert top_k_accuracy(probs, labels, 5) == pytest.approx(0.5)
+    assert scores(probs, labels, list("abcdefg"))["top_k"] == {"k": 5, "accuracy": 0.5}
 
 
 def hotdog_test_files(tiny_hotdog):
@@ -104,6 +126,8 @@ def test_evaluation_matches_an_independent_pass_over_the_test_images(run_dir, ti
             assert f.read(8) == b"\x89PNG\r\n\x1a\n", name
     summary = result.summary()
     assert "accuracy %.3f" % saved["accuracy"] in summary and "not-hotdog" in summary
+    assert "balanced accuracy %.3f" % saved["plain"]["balanced_accuracy"] in summary
+    assert "top-" not in summary  # two classes: top-2 says nothing
 
 
 def test_tta_crop_shapes_and_averaged_probabilities(run_dir, tiny_hotdog, tmp_path):
@@ -156,7 +180,10 @@ def test_a_run_on_a_single_folder_is_evaluated_on_the_part_it_held_out(tiny_hotd
     result = evaluate_run(str(out), str(data), quiet=True)
     assert result.plain["images"] == 8 and "held out" in result.evaluated
     assert [r["support"] for r in result.plain["per_class"]] == [held_out["hotdog"], held_out["not-hotdog"]]
-    assert os.path.isfile(out / "eval" / "evaluation.json")  # the default --out
+    # the metrics alone: nothing written until asked, then into the default RUN/eval
+    assert result.files == {} and not os.path.exists(out / "eval")
+    assert result.write()["json"] == str(out / "eval" / "evaluation.json")
+    assert json.loads((out / "eval" / "evaluation.json").read_text())["accuracy"] == result.accuracy
 
 
 def test_plots_draw_the_matrix_and_one_panel_per_mistake():

@@ -110,3 +110,97 @@ def test_the_public_faces_keep_the_readme_names(name):
                                 "list_images", "download_hotdog", "show_samples"],
     }[name]
     assert [w for w in wanted if not hasattr(module, w)] == []
+
+
+def package_of(name):
+    """The node of ``name`` in the package-level graph: its sub-package, or the flat module."""
+    parts = name.split(".")
+    return ".".join(parts[:2])
+
+
+def test_no_package_imports_one_that_imports_it_back():
+    known = modules()
+    graph = {}
+    for name, path in known.items():
+        node = package_of(name)
+        graph.setdefault(node, set()).update(
+            package_of(t) for t in imports_of(name, path, known) if package_of(t) != node)
+    assert {"gluon_finetune.augment", "gluon_finetune.data", "gluon_finetune.cli"} <= set(graph)
+    cycle = find_cycle(graph)
+    assert cycle is None, "package import cycle: " + " -> ".join(cycle)
+
+
+FRESH = r"""
+import json, sys
+{code}
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in
+                        ("mxnet", "matplotlib", "gluon_finetune"))))
+"""
+
+
+def fresh_modules(code, env=None):
+    """The modules (of mxnet, matplotlib, gluon_finetune) a fresh interpreter holds after ``code``."""
+    import json
+    import subprocess
+    import sys
+
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.run([sys.executable, "-c", FRESH.format(code=code)], capture_output=True,
+                          text=True, env=full_env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return set(json.loads(proc.stdout.splitlines()[-1]))
+
+
+def test_importing_augment_loads_neither_matplotlib_nor_drawing_nor_training_code():
+    loaded = fresh_modules("from gluon_finetune.augment import train_augs, AugTransform")
+    assert "mxnet" in loaded  # the augmenters are mxnet.image's
+    assert not {m for m in loaded if m.startswith("matplotlib")}
+    assert not loaded & {"gluon_finetune.plots", "gluon_finetune.augment.previews",
+                         "gluon_finetune.data.synthetic", "gluon_finetune.train"}
+    # the drawing names are still there, loaded when first used
+    loaded = fresh_modules("from gluon_finetune.augment import show_images, preview")
+    assert {"gluon_finetune.plots", "gluon_finetune.augment.previews"} <= loaded
+
+
+def test_the_top_level_api_is_lazy_and_complete():
+    loaded = fresh_modules("import gluon_finetune")
+    assert loaded == {"gluon_finetune", "gluon_finetune.threads"}  # no mxnet: --help stays fast
+    loaded = fresh_modules("from gluon_finetune import TrainConfig, fit, resume, load_run, "
+                           "evaluate_run, export_run, Callback")
+    assert {"gluon_finetune.train", "gluon_finetune.predict", "gluon_finetune.evaluate",
+            "gluon_finetune.export", "mxnet"} <= loaded
+    import gluon_finetune as package
+
+    assert {"TrainConfig", "fit", "resume", "load_run", "evaluate_run", "export_run"} <= set(
+        package.__all__) <= set(dir(package))
+    with pytest.raises(AttributeError, match="no attribute 'fitt'"):
+        _ = package.fitt
+
+
+THREADS = r"""
+import os
+import gluon_finetune
+print(os.environ.get("OMP_NUM_THREADS"), gluon_finetune.threads.configure())
+"""
+
+
+def test_the_thread_choice_is_automatic_and_a_host_project_can_opt_out():
+    import subprocess
+    import sys
+
+    from gluon_finetune import threads
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in threads.THREAD_VARIABLES + (threads.AUTO_MARKER, threads.OPT_OUT)}
+
+    def run(**extra):
+        proc = subprocess.run([sys.executable, "-c", THREADS], capture_output=True, text=True,
+                              env=dict(env, **extra), timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    cores = str(threads.physical_cores())
+    assert run() == [cores, cores]
+    assert run(GLUON_FINETUNE_THREADS="off") == ["None", "None"]
+    assert run(OMP_NUM_THREADS="1") == ["1", "1"]  # the user's own choice always wins

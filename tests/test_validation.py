@@ -9,7 +9,7 @@ import pytest
 from mxnet import autograd, gluon
 from run_helpers import StopAfter, quiet
 
-from gluon_finetune import selection, train
+from gluon_finetune import callbacks, selection
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.data import scan_folder
 from gluon_finetune.data.split import carve_validation
@@ -89,12 +89,12 @@ def test_without_validation_images_every_best_says_it_was_chosen_on_test(tiny_ho
 def test_the_best_checkpoint_is_chosen_on_validation_and_early_stop_keeps_it(
         tiny_hotdog, tiny_source, tmp_path, monkeypatch):
     scripted = iter([0.5, 0.7, 0.6, 0.9])  # best at 2, then a worse epoch: patience 1 stops after 3
-    real = train._extra_accuracies
+    real = callbacks.extra_accuracies
     def fake(*args):
         rec, counts = real(*args)
         return dict(rec, val_acc=next(scripted)), counts
 
-    monkeypatch.setattr(train, "_extra_accuracies", fake)
+    monkeypatch.setattr(callbacks, "extra_accuracies", fake)
     out = tmp_path / "run"
     lines = []
     result = fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=4,

@@ -24,6 +24,11 @@ job has its own module:
 The numbers they share (ImageNet mean and std, the random-resized crop's
 defaults) live in :mod:`gluon_finetune.constants`.
 
+Importing this package loads MXNet, NumPy and these modules only. The names that
+draw (``show_images``, ``apply``, ``preview``: matplotlib) or seed
+(``seed_everything``) load their modules the first time they are used, so a
+Gluon project that takes ``train_augs`` from here pays for neither.
+
 Example
 -------
 >>> import mxnet as mx
@@ -33,8 +38,6 @@ Example
 (3, 224, 224)
 """
 from ..constants import IMAGENET_MEAN, IMAGENET_STD, MAX_SIDE
-from ..plots import show_images
-from ..seeding import seed_everything
 from .augmenters import (
     MinSizeAug,
     NormalizeAug,
@@ -70,7 +73,6 @@ from .opaugs import (
 )
 from .policies import AutoAugmentAug, RandAugmentAug, TrivialAugmentAug
 from .presets import resize_for_crop, simple_test_augs, simple_train_augs, test_augs, train_augs
-from .previews import apply, preview
 from .spec import BOOK_EXAMPLES, known_words, parse_spec, preprocessing_steps, to_spec
 from .transforms import AugTransform, CropsTransform
 
@@ -87,3 +89,19 @@ __all__ = [
     "EnhanceContrastAug", "EnhanceSharpnessAug", "PosterizeAug", "SolarizeAug", "AutoContrastAug",
     "EqualizeAug", "InvertAug", "IdentityAug",
 ]
+
+#: Names loaded on first use (PEP 562): drawing needs matplotlib, which an
+#: augmentation pipeline does not.
+_LAZY = {"show_images": "..plots", "apply": ".previews", "preview": ".previews",
+         "seed_everything": "..seeding"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+

@@ -4,12 +4,11 @@ Also the README's figures of the automatic policies: each operation at three
 magnitudes (:func:`operations_figure`) and draws of each policy
 (:func:`policies_figure`). Remake them with::
 
-    python -c "from gluon_finetune.augment.previews import readme_figures; readme_figures()"
+    python scripts/readme_figures.py
 """
 import numpy as np
 
 from ..plots import augmentation_rows, show_images
-from ..seeding import seed_everything
 from . import ops
 from .augmenters import apply_aug_list
 from .policies import POLICY_OPS, wide_space
@@ -101,18 +100,3 @@ def policies_figure(img, rows=POLICY_ROWS, samples=6, scale=1.5, out=None):
     """The README's figure of the policies: ``samples`` draws of each spec in ``rows``."""
     return preview(img, [(text, parse_spec(text)) for text in rows], samples=samples,
                    scale=scale, out=out)
-
-
-def readme_figures(folder="docs/images", seed=0):
-    """Write ``augment-operations.png`` and ``augment-policies.png`` on the built-in picture."""
-    import os
-
-    import mxnet as mx
-
-    from ..data.synthetic import sample_image
-
-    img = mx.nd.array(sample_image(), dtype="uint8")
-    seed_everything(seed)
-    operations_figure(img, out=os.path.join(folder, "augment-operations.png"))
-    seed_everything(seed)
-    policies_figure(img, out=os.path.join(folder, "augment-policies.png"))

@@ -10,6 +10,7 @@ import sys
 import warnings
 
 from .. import __version__
+from ..int8_options import CALIB_MODES, DEFAULT_CALIB_IMAGES, DEFAULTS, KEEP_FLOAT, Int8Options
 
 # Order is the order shown in --help.
 COMMANDS = ["demo", "augment", "data", "train", "lr-find", "compare", "evaluate", "predict", "export",
@@ -125,15 +126,15 @@ def add_int8_options(parser, flag=True):
                              "a folder with train/ and test/ gives its train/)")
     parser.add_argument("--calib-images", type=int, metavar="N",
                         help="how many calibration images, drawn with a fixed seed "
-                             "(default: 256, or all when fewer)")
-    parser.add_argument("--calib-mode", default="naive", metavar="naive|entropy",
+                             "(default: %d, or all when fewer)" % DEFAULT_CALIB_IMAGES)
+    parser.add_argument("--calib-mode", default=DEFAULTS.calib_mode, metavar="|".join(CALIB_MODES),
                         help="layer ranges from min/max (naive) or minimal KL divergence "
-                             "(entropy, slower) (default: naive)")
-    parser.add_argument("--keep-float", default="output", metavar="output|first-conv|stage1",
+                             "(entropy, slower) (default: %s)" % DEFAULTS.calib_mode)
+    parser.add_argument("--keep-float", default=DEFAULTS.keep_float, metavar="|".join(KEEP_FLOAT),
                         help="layers left in float32: only the output layer (output), also the "
                              "first convolution (first-conv), or also the first stage (stage1); "
                              "more float32 is slower (with or without VNNI) and, on the demo "
-                             "run, no more accurate (default: output)")
+                             "run, no more accurate (default: %s)" % DEFAULTS.keep_float)
 
 
 def check_int8_args(args):
@@ -142,7 +143,7 @@ def check_int8_args(args):
 
     if getattr(args, "int8", False) and getattr(args, "amp", False):
         raise UserError("--int8 and --amp are two different precisions; choose one")
-    if not getattr(args, "int8", True) and (args.calib_data or args.calib_images):
+    if not getattr(args, "int8", True) and Int8Options.from_args(args).sets_calibration:
         raise UserError("--calib-data and --calib-images go with --int8")
 
 
@@ -150,8 +151,7 @@ def int8_predictor(model, args):
     """The INT8 version of ``model`` as the parsed ``--calib-*`` options ask, progress on stderr."""
     from ..quantize import quantize_run
 
-    return quantize_run(model, calib_data=args.calib_data, calib_images=args.calib_images,
-                        calib_mode=args.calib_mode, keep_float=args.keep_float,
+    return quantize_run(model, Int8Options.from_args(args),
                         log=lambda line: print(line, file=sys.stderr, flush=True))
 
 

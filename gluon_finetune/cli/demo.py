@@ -6,7 +6,7 @@ DESCRIPTION = """\
 The book's hotdog experiment from start to end, with no network, into one folder:
 
   1. data: the real hotdog set if it is already extracted under $MXNET_HOME/datasets
-     (`gluon-finetune data download`), else a synthetic hotdog set (2 x 200 training
+     (`gluon-finetune data download`), else a synthetic hotdog set (2 x 150 training
      and 2 x 100 test pictures of 96-128 px) drawn into OUT/data/hotdog;
   2. source weights: the ImageNet weights of resnet18_v2 if they are already in the
      model cache ($MXNET_HOME/models), else a synthetic source model: resnet18_v2
@@ -21,9 +21,10 @@ It prints which data and which source weights it used. Nothing is downloaded and
 nothing is written outside OUT. A second run into the same OUT reuses the synthetic
 data and the source model (the pretraining is paid for once) and replaces the rest.
 
-Time on a 2-core AVX2 CPU (AMD Zen 3) without a GPU, measured: about 5.5 minutes the
-first time, 4 of them pretraining the source model (the earlier AVX-512 CPU took 3.5
-minutes for a larger demo); under 1.5 minutes again; --quick: under half a minute.
+Time on a 2-core AVX2 CPU (AMD Zen 3) without a GPU, measured: about 4 minutes the
+first time (3 min 38 s after set-up), 2.5 of them pretraining the source model (the
+earlier AVX-512 CPU took 3.5 minutes for a larger demo); about a minute again;
+--quick: under half a minute.
 Defaults: 48-pixel crops, batch 32, 5 epochs, the book's learning rates
 (0.01 fine-tuned with the new output layer at 10x, 0.1 from scratch)."""
 

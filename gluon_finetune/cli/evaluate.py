@@ -62,16 +62,16 @@ def run(args):
     import sys
 
     from ..evaluate import evaluate_run
+    from ..int8_options import Int8Options
 
     check_int8_args(args)
     result = evaluate_run(args.run, args.data, checkpoint=args.checkpoint, tta=args.tta,
-                          out=args.out, batch_size=args.batch_size, ctx=args.ctx,
-                          mistakes=args.mistakes, quiet=args.quiet, amp=args.amp,
-                          weights=args.weights, int8=args.int8, calib_data=args.calib_data,
-                          calib_images=args.calib_images, calib_mode=args.calib_mode,
-                          keep_float=args.keep_float,
+                          batch_size=args.batch_size, ctx=args.ctx, quiet=args.quiet, amp=args.amp,
+                          weights=args.weights,
+                          int8=Int8Options.from_args(args) if args.int8 else False,
                           log=None if args.quiet else lambda line: print(line, file=sys.stderr,
                                                                          flush=True))
+    result.write(args.out, mistakes=args.mistakes)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
         return 0

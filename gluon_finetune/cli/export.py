@@ -57,12 +57,12 @@ def run(args):
     import sys
 
     from ..export import export_run
+    from ..int8_options import Int8Options
     from ..selection import checkpoint_label
 
     result = export_run(args.run, out=args.out, format=args.format, checkpoint=args.checkpoint,
                         name=args.name, weights=args.weights, quantize=args.quantize,
-                        calib_data=args.calib_data, calib_images=args.calib_images,
-                        calib_mode=args.calib_mode, keep_float=args.keep_float,
+                        int8=Int8Options.from_args(args),
                         log=lambda line: print(line, file=sys.stderr, flush=True))
     print("exported %s (%s, epoch %s) as %s %s to %s"
           % (result["run"], checkpoint_label(result["checkpoint"], result.get("chosen_on"),

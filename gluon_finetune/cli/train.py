@@ -1,7 +1,15 @@
 """``gluon-finetune train``: fine-tune a pretrained network on an image folder."""
 import argparse
 
-from ..config import DEFAULT_IMAGE_SIZE, FINETUNE_LR, MODEL_IMAGE_SIZES, SCRATCH_LR, TrainConfig
+from ..config import (
+    DEFAULT_IMAGE_SIZE,
+    FINETUNE_LR,
+    MODEL_IMAGE_SIZES,
+    SAMPLERS,
+    SCRATCH_LR,
+    SELECT_METRICS,
+    TrainConfig,
+)
 from ..divergence import COLLAPSE_EPOCHS, LOSS_FACTOR, SUSTAIN_BATCHES
 from ..recipes import RECIPES, TRAIN_DEFAULT, describe
 from . import add_threads_option, formatter
@@ -168,6 +176,22 @@ def add_training_options(p):
                         "evaluated every epoch, chooses the best checkpoint, is saved beside the raw "
                         "weights, and evaluate/predict/export use it (--weights raw for the others)")
     add_mix_options(p)
+    g = p.add_argument_group(
+        "imbalanced classes (off by default; `gluon-finetune data check` points out a folder "
+        "whose largest class is 3x its smallest)")
+    g.add_argument("--class-weights", metavar="auto|FILE",
+                   help="weight each image's loss by its class: auto = inverse class frequency, "
+                        "N/(classes x n_class), which averages 1 over the training images; or a "
+                        "JSON file {\"class\": weight, ...} naming every class")
+    g.add_argument("--sampler", choices=SAMPLERS, default=DEFAULTS.sampler,
+                   help="training order: random (the book's shuffle) or balanced (each epoch "
+                        "draws every class equally often, as many images as the training set "
+                        "has; seeded, so a resumed run draws the same) (default: %(default)s)")
+    g.add_argument("--select-metric", choices=SELECT_METRICS, default=DEFAULTS.select_metric,
+                   help="what chooses the best checkpoint and drives --early-stop: acc, "
+                        "balanced_acc (the mean recall of the classes) or macro_f1, measured on "
+                        "the validation images (the test images without them) (default: "
+                        "%(default)s)")
     g = p.add_argument_group("run")
     g.add_argument("--out", metavar="RUN", help="run folder (default: runs/<mode>-<date>-<time>)")
     g.add_argument("--ctx", default=DEFAULTS.ctx,
@@ -262,7 +286,9 @@ def config_from_args(args, mode="finetune", default_recipe="book"):
         num_workers=args.workers, ctx=args.ctx, kvstore=args.kvstore,
         hybridize=not args.no_hybridize, amp=args.amp, seed=args.seed, split=args.split,
         strict=args.strict, val_split=args.val_split, early_stop=args.early_stop, ema=args.ema,
-        divergence_stop=not args.no_divergence_stop, quiet=args.quiet, **mix_fields(args))
+        divergence_stop=not args.no_divergence_stop, quiet=args.quiet,
+        class_weights=args.class_weights, sampler=args.sampler, select_metric=args.select_metric,
+        **mix_fields(args))
 
 
 def register(sub):
@@ -293,7 +319,7 @@ def run(args):
         from ..selection import describe
 
         text = "best " + describe(best, result.best_key)
-        if result.best_key != "test_acc":
+        if result.best_key != "test_acc" and "test_acc" in best:
             text += ", test acc %.3f" % best["test_acc"]
         print("%s; run folder: %s" % (text, result.path))
     return 0

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from ..errors import UserError
 from ..imageio import IMAGE_EXTENSIONS, is_image_file
+from ..imbalance import IMBALANCE_WARN_RATIO, imbalance_ratio
 from .split import carve_validation, check_fraction, find_val_folder, hold_out
 
 __all__ = [
@@ -181,6 +182,19 @@ class FolderReport:
             return _display(path)
 
 
+def imbalance_note(counts):
+    """What to say about training ``counts`` whose largest class is 3x the smallest or more."""
+    if imbalance_ratio(counts) < IMBALANCE_WARN_RATIO:
+        return None
+    big = max(counts, key=counts.get)
+    small = min(counts, key=counts.get)
+    return ("the classes are imbalanced: %s has %d training images, %s %d (%.1fx); accuracy then "
+            "rewards answering the big class. Consider train --class-weights auto, --sampler "
+            "balanced and --select-metric balanced_acc (evaluate reports balanced accuracy too)"
+            % (_display(big), counts[big], _display(small), counts[small],
+               imbalance_ratio(counts)))
+
+
 # --------------------------------------------------------------------------- layout
 
 
@@ -303,6 +317,9 @@ def scan_folder(root, split=None, split_seed=0, val_split=None, val_seed=0):
     items = {s: [(path, label) for label, name in enumerate(classes) for path in f[name]]
              for s, f in by_split.items()}
     counts = {s: {name: len(f[name]) for name in classes} for s, f in by_split.items()}
+    note = imbalance_note(counts["train"])
+    if note:
+        notes.append(note)
     return FolderReport(root=root, layout=layout, classes=classes, counts=counts,
                         ignored=ignored, warnings=notes, split=split,
                         split_seed=split_seed, val_from=val_from, val_split=val_split,

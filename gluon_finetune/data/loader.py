@@ -16,6 +16,7 @@ from mxnet import gluon, nd
 
 from .. import augment
 from ..errors import UserError
+from ..imbalance import SAMPLERS, BalancedSampler
 from .check import check_folder
 from .dataset import AugmentedDataset, FolderDataset
 from .folders import scan_folder
@@ -46,7 +47,7 @@ val, val_set : FolderLoader, FolderDataset or None
 def make_loaders(root, batch_size=128, size=224, num_workers=None, train_augs=None,
                  test_augs=None, seed=None, split=None, split_seed=0, strict=False,
                  check=True, last_batch="keep", check_workers=None, quiet=False, shard=None,
-                 val_split=None, val_seed=0):
+                 val_split=None, val_seed=0, sampler="random"):
     """Check ``root`` and build its train and test ``DataLoader``\\ s.
 
     Parameters
@@ -95,6 +96,10 @@ def make_loaders(root, batch_size=128, size=224, num_workers=None, train_augs=No
     shard : (int, int), optional
         ``(rank, workers)`` in distributed training: this worker's batches of
         each global batch (:class:`ShardedBatchSampler`); the test loader stays whole.
+    sampler : {"random", "balanced"}
+        The training order: a shuffle (the book's), or every class equally often
+        (:class:`gluon_finetune.imbalance.BalancedSampler`); both seeded by
+        NumPy's global generator.
 
     Returns
     -------
@@ -127,9 +132,12 @@ def make_loaders(root, batch_size=128, size=224, num_workers=None, train_augs=No
     train_list = augment.train_augs(size) if train_augs is None else train_augs
     test_list = augment.test_augs(size) if test_augs is None else test_augs
     train_data = AugmentedDataset(train_set, train_list)
+    if sampler not in SAMPLERS:
+        raise UserError("sampler must be one of %s, got %r" % (", ".join(SAMPLERS), sampler))
     if shard is None:
-        batches = gluon.data.BatchSampler(gluon.data.RandomSampler(len(train_set)),
-                                          int(batch_size), last_batch)
+        order = (BalancedSampler([label for _, label in train_set.items]) if sampler == "balanced"
+                 else gluon.data.RandomSampler(len(train_set)))
+        batches = gluon.data.BatchSampler(order, int(batch_size), last_batch)
     else:
         rank, workers = shard
         if len(train_set) < int(batch_size) * workers:
