@@ -13,7 +13,6 @@ import mxnet as mx
 import numpy as np
 
 from . import data as data_mod
-from . import plots
 from .devices import split_batch
 from .errors import UserError
 from .fsutil import claim_folder, write_json
@@ -130,6 +129,8 @@ class Evaluation:
 
         ``mistakes``: how many of the most confident mistakes to draw.
         """
+        from . import plots  # matplotlib: only to draw
+
         out = out or os.path.join(self.run, "eval")
         claim_folder(out, "evaluation.json", "evaluation")
         os.makedirs(out, exist_ok=True)

@@ -160,3 +160,18 @@ def run_dir(tiny_hotdog, tiny_source, tmp_path_factory):
     fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=2, batch_size=8,
                     image_size=32, seed=3, quiet=True), log=lambda line: None)
     return str(out)
+
+
+#: The modules whose tests take longest (`pytest --durations`), run first: pytest-xdist
+#: hands out tests in collection order, so the last tests to finish are short ones and
+#: neither process waits long for the other at the end.
+SLOW_FIRST = ("test_distributed.py", "test_cli_train.py", "test_bench.py", "test_demo.py",
+              "test_train_hotdog.py", "test_download.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        name = os.path.basename(str(item.fspath))
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each module stays as written

@@ -36,7 +36,6 @@ from .folders import (
     split_files,
 )
 from .loader import FolderData, FolderLoader, SeededBatches, ShardedBatchSampler, folder_loader, make_loaders
-from .samples import Samples, sample_images, show_samples
 from .split import VAL_FOLDERS, carve_validation, find_val_folder
 from .workers import MIN_IMAGES_FOR_WORKERS, default_workers, limit_worker_threads
 
@@ -49,3 +48,18 @@ __all__ = [
     "limit_worker_threads", "Samples", "sample_images", "show_samples", "download_hotdog",
     "VAL_FOLDERS", "carve_validation", "find_val_folder",
 ]
+
+#: Loaded on first use (PEP 562): the sample grids draw with matplotlib, which loading
+#: a folder does not need.
+_LAZY = {"Samples": ".samples", "sample_images": ".samples", "show_samples": ".samples"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
