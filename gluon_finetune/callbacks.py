@@ -11,7 +11,8 @@ calls each hook of every callback in list order):
   and adds its record to the history;
 - :class:`BestCheckpoint` says whether the epoch is the best so far;
 - :class:`Checkpoints` saves ``last`` (and ``best``), and ``interrupted`` on Ctrl-C;
-- :class:`History` writes ``history.jsonl`` and ``curves.png``;
+- :class:`History` writes ``history.jsonl``, ``history.csv`` and ``curves.png``;
+- :class:`gluon_finetune.dashboards.TensorBoard` logs it all for TensorBoard (``--tensorboard DIR``);
 - :class:`EpochLine` prints the book's line for the epoch;
 - :class:`DivergenceStop` stops a diverging run (``--no-divergence-stop``);
 - :class:`EarlyStop` ends the run when the best epoch is ``--early-stop`` epochs behind.
@@ -55,8 +56,12 @@ def standard(config, root=True):
     divergence = DivergenceStop()
     if root:
         best = BestCheckpoint()
-        hooks += [Evaluate(), best, Checkpoints(best), History(), EpochLine(), divergence,
-                  EarlyStop(best)]
+        hooks += [Evaluate(), best, Checkpoints(best), History()]
+        if config.tensorboard:
+            from .dashboards import TensorBoard
+
+            hooks.append(TensorBoard(config.tensorboard))  # with the files: before the line is shown
+        hooks += [EpochLine(), divergence, EarlyStop(best)]
     else:
         hooks.append(divergence)
     return hooks
@@ -266,7 +271,7 @@ class Checkpoints(Callback):
 
 
 class History(Callback):
-    """``history.jsonl`` (one record per epoch) and ``curves.png``, after every epoch."""
+    """``history.jsonl`` (one record per epoch), ``history.csv`` and ``curves.png``, after every epoch."""
 
     def on_epoch_end(self, loop):
         loop.run.write_history(loop.history)

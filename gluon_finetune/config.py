@@ -107,6 +107,7 @@ class TrainConfig:
     class_weights: Optional[str] = None    # "auto" (inverse frequency) or a JSON file of weights
     sampler: str = "random"                # "random" or "balanced" (every class equally often)
     select_metric: str = "acc"             # best checkpoint / early stop: acc, balanced_acc, macro_f1
+    tensorboard: Optional[str] = None      # TensorBoard folder: DIR/<run name> (gluon_finetune.dashboards)
     strict: bool = False
     quiet: bool = False
 

@@ -5,6 +5,7 @@
     RUN/
       config.json        the settings, plus how the run was made (versions, command, data)
       history.jsonl      one JSON line per finished epoch
+      history.csv        the same records as a table (Keras' CSVLogger, timm's summary.csv)
       log.txt            the per-epoch lines as printed
       curves.png         loss and accuracy per epoch
       checkpoints/       last.json, best.json -> epoch-NNN.params / .states (/ -ema.params)
@@ -16,6 +17,7 @@ command reads (:meth:`RunDir.weights`): the ``best`` checkpoint unless told
 ``evaluate``, ``predict``, ``export``, INT8 and ``train --weights RUN`` all
 take their weights through it.
 """
+import csv
 import datetime
 import json
 import os
@@ -28,6 +30,16 @@ from .fsutil import atomic_path, claim_folder, read_json, write_json
 
 #: The checkpoints a command may name (``--checkpoint``).
 CHECKPOINTS = ("best", "last")
+
+
+#: The first columns of ``history.csv``, in this order; the others follow sorted.
+HISTORY_COLUMNS = ("epoch", "loss", "train_acc", "val_acc", "test_acc", "lr", "time", "train_time")
+
+
+def history_columns(history):
+    """The columns of ``history.csv``: every field any epoch has, the usual ones first."""
+    keys = set().union(*history) if history else set(HISTORY_COLUMNS)
+    return [k for k in HISTORY_COLUMNS if k in keys] + sorted(keys - set(HISTORY_COLUMNS))
 
 
 def default_run_path(prefix="train"):
@@ -54,6 +66,7 @@ class RunDir:
         self.path = os.path.abspath(path)
         self.config_path = os.path.join(self.path, "config.json")
         self.history_path = os.path.join(self.path, "history.jsonl")
+        self.history_csv_path = os.path.join(self.path, "history.csv")
         self.log_path = os.path.join(self.path, "log.txt")
         self.curves_path = os.path.join(self.path, "curves.png")
         self.checkpoints = Checkpoints(os.path.join(self.path, "checkpoints"))
@@ -85,11 +98,19 @@ class RunDir:
         return read_json(self.config_path)
 
     def write_history(self, history):
-        """Rewrite ``history.jsonl`` from ``history`` (a list of per-epoch dicts), atomically."""
+        """Rewrite ``history.jsonl`` and ``history.csv`` from ``history`` (a list of
+        per-epoch dicts), each atomically: after a resume both hold exactly the run's
+        epochs, never a line twice."""
         with atomic_path(self.history_path) as tmp:
             with open(tmp, "w", encoding="utf-8") as f:
                 for rec in history:
                     f.write(json.dumps(rec, sort_keys=True) + "\n")
+        columns = history_columns(history)
+        with atomic_path(self.history_csv_path) as tmp:
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=columns, restval="")
+                writer.writeheader()
+                writer.writerows(history)  # floats as Python writes them: they read back exactly
 
     def read_history(self):
         if not os.path.isfile(self.history_path):

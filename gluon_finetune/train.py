@@ -106,6 +106,10 @@ def fit(config, log=print, callbacks=()):
     ctxs, data, net, source, lr_stages, weights = _prepare(config, cluster)
     if config.cache_features:
         feature_block(net, config.image_size)  # refuse an unsupported network before the run exists
+    if config.tensorboard:
+        from .dashboards import check_available
+
+        check_available()  # before the run folder exists
     out = config.out or default_run_path(config.mode)
     config = dataclasses.replace(config, out=out)
     run = None

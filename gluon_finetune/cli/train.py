@@ -203,6 +203,11 @@ def add_training_options(p):
                         "scaling; bfloat16 on CPUs with AVX512_BF16 or AMX, refused on other "
                         "CPUs. Weights stay float32")
     g.add_argument("--seed", type=int, help="random seed (default: drawn once and saved in config.json)")
+    g.add_argument("--tensorboard", metavar="DIR",
+                   help="also log to TensorBoard in DIR/<run folder name>: loss and lr per step, "
+                        "every accuracy per epoch, the curves, training images, the confusion "
+                        "matrix and the hyperparameters; `tensorboard --logdir DIR` shows them "
+                        "(needs tensorboardX: pip install \"gluon-finetune[tensorboard]\")")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     add_threads_option(g)
 
@@ -288,6 +293,7 @@ def config_from_args(args, mode="finetune", default_recipe="book"):
         strict=args.strict, val_split=args.val_split, early_stop=args.early_stop, ema=args.ema,
         divergence_stop=not args.no_divergence_stop, quiet=args.quiet,
         class_weights=args.class_weights, sampler=args.sampler, select_metric=args.select_metric,
+        tensorboard=args.tensorboard,
         **mix_fields(args))
 
 
