@@ -37,14 +37,12 @@ docs: $(VENV)/.installed-test
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-# --no-compile: pip would byte-compile every installed module (65 s of CPU here, 33 s of
-# the set-up's wall time); Python compiles the few hundred that are imported when they are.
 $(VENV)/.installed-cpu: setup.cfg pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install -q --no-compile -e ".[cpu]"
+	$(BIN)/python -m pip install -q -e ".[cpu]"
 	touch $@
 
 $(VENV)/.installed-test: setup.cfg pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install -q --no-compile -e ".[cpu,test,onnx]"
+	$(BIN)/python -m pip install -q -e ".[cpu,test,onnx]"
 	touch $@ $(VENV)/.installed-cpu
 
 # Debian's chromium, for the test that loads the demo's report.html in a real browser.
@@ -58,7 +56,7 @@ $(VENV)/.chromium: | $(VENV)/bin/python
 
 $(DEPLOY)/.installed:
 	$(PYTHON) -m venv $(DEPLOY)
-	$(DEPLOY)/bin/python -m pip install -q --no-compile onnxruntime numpy pillow
+	$(DEPLOY)/bin/python -m pip install -q onnxruntime numpy pillow
 	touch $@
 
 clean-venv:

@@ -26,6 +26,7 @@ from . import metrics, model, selection
 from .augment import mix as batchmix
 from .divergence import DivergenceWatch
 from .ema import WeightEMA
+from .epoch import logged_lr
 from .errors import UserError
 from .evaluate import accuracy
 from .features import cache_features
@@ -165,7 +166,7 @@ class Evaluate(Callback):
         metric = loop.config.select_metric
         test_acc, test_counts, test_extra = measure(trained, batches.test, loop.ctxs, metric)
         rec.update(test_acc=test_acc, time=time.time() - loop.tic, train_time=loop.train_time,
-                   lr=_logged_lr(loop.trainer, loop.epoch * loop.steps_per_epoch, loop.cluster))
+                   lr=logged_lr(loop.trainer, loop.epoch * loop.steps_per_epoch, loop.cluster))
         rec.update({"test_" + k: v for k, v in test_extra.items()})
         extra, val_counts = extra_accuracies(trained, batches.val, batches.test, loop.ctxs, loop.ema,
                                              metric)
@@ -209,20 +210,6 @@ def extra_accuracies(net, val_batches, test_batches, ctxs, ema, metric="acc"):
                     rec["ema_%s_acc" % name] = acc
                     rec.update({"ema_%s_%s" % (name, k): v for k, v in extra.items()})
     return rec, counts
-
-
-def _logged_lr(trainer, updates, cluster):
-    """The learning rate of the last step, after ``updates`` steps.
-
-    In a distributed job the servers run the optimizer (``update_on_kvstore``):
-    this worker's copy never counts an update, so its ``learning_rate`` would stay
-    at the start of the schedule. Its schedule, asked at the step count, is the
-    servers' rate (dist_sync: one update per step).
-    """
-    opt = trainer._optimizer
-    if cluster.distributed and opt.lr_scheduler is not None:
-        return opt.lr_scheduler(updates)
-    return trainer.learning_rate
 
 
 class BestCheckpoint(Callback):

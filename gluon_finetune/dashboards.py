@@ -21,6 +21,7 @@ import os
 
 import numpy as np
 
+from .epoch import logged_lr
 from .errors import UserError
 from .loop import Callback
 
@@ -89,10 +90,8 @@ class TensorBoard(Callback):
         self.step += 1
 
     def on_loss(self, loop, mean_loss, images):
-        from .callbacks import _logged_lr
-
         self.writer.add_scalar("train/loss", mean_loss, self.step)
-        self.writer.add_scalar("train/lr", _logged_lr(loop.trainer, self.step, loop.cluster),
+        self.writer.add_scalar("train/lr", logged_lr(loop.trainer, self.step, loop.cluster),
                                self.step)
 
     def on_epoch_end(self, loop):

@@ -18,7 +18,7 @@ from .errors import UserError
 from .progress import progress
 from .signals import raise_pending
 
-__all__ = ["train_epoch", "NonFiniteLoss", "SYNC_EVERY"]
+__all__ = ["train_epoch", "logged_lr", "NonFiniteLoss", "SYNC_EVERY"]
 
 #: Loss and accuracy are read back from the device every this many batches
 #: (for the progress bar and the non-finite check); in between, the loop never waits.
@@ -133,3 +133,17 @@ def _check_finite(loss_sum, n):
         raise NonFiniteLoss("the training loss became %s after %d images; the run stopped and its last "
                             "good checkpoint is kept. Lower the learning rate (--lr) or add warm-up "
                             "(--warmup-epochs 1)." % ("NaN" if loss_sum != loss_sum else "infinite", n))
+
+
+def logged_lr(trainer, updates, cluster):
+    """The learning rate of the last step, after ``updates`` steps.
+
+    In a distributed job the servers run the optimizer (``update_on_kvstore``):
+    this worker's copy never counts an update, so its ``learning_rate`` would stay
+    at the start of the schedule. Its schedule, asked at the step count, is the
+    servers' rate (dist_sync: one update per step).
+    """
+    opt = trainer._optimizer
+    if cluster.distributed and opt.lr_scheduler is not None:
+        return opt.lr_scheduler(updates)
+    return trainer.learning_rate
