@@ -42,6 +42,7 @@ if _importlib_util.find_spec("mxnet") is None:
 # MXNet fixes its OpenMP thread count when it loads, to half the CPUs unless told
 # otherwise: choose every physical core first (a user's OMP_NUM_THREADS wins, and
 # GLUON_FINETUNE_THREADS=off opts out; see gluon_finetune.threads).
+from . import lazy as _lazy  # noqa: E402
 from . import threads as _threads  # noqa: E402
 
 if not _threads.mxnet_loaded():
@@ -49,21 +50,14 @@ if not _threads.mxnet_loaded():
 
 #: The public API: name -> the module that defines it, imported when first asked for,
 #: so `import gluon_finetune` stays cheap (no MXNet, no matplotlib).
-_API = {"TrainConfig": "config", "fit": "train", "resume": "train", "RunResult": "train",
-        "Callback": "loop", "load_run": "predict", "evaluate_run": "evaluate",
-        "export_run": "export", "UserError": "errors"}
+_API = {"TrainConfig": ".config", "fit": ".train", "resume": ".train", "RunResult": ".train",
+        "Callback": ".loop", "load_run": ".predict", "evaluate_run": ".evaluate",
+        "export_run": ".export", "UserError": ".errors"}
 
 __all__ = sorted(_API) + ["__version__"]
 
 
-def __getattr__(name):
-    if name in _API:
-        import importlib
-
-        value = getattr(importlib.import_module("." + _API[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+__getattr__ = _lazy.lazy_getattr(__name__, _API)
 
 
 def __dir__():

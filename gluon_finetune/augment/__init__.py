@@ -38,6 +38,7 @@ Example
 (3, 224, 224)
 """
 from ..constants import IMAGENET_MEAN, IMAGENET_STD, MAX_SIDE
+from ..lazy import lazy_getattr
 from .augmenters import (
     MinSizeAug,
     NormalizeAug,
@@ -96,12 +97,4 @@ _LAZY = {"show_images": "..plots", "apply": ".previews", "preview": ".previews",
          "seed_everything": "..seeding"}
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))
-
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -18,6 +18,7 @@ A dataset is a folder in one of two layouts::
 - :mod:`~gluon_finetune.data.synthetic` generated image folders for offline demos and tests
 """
 from ..imageio import IMAGE_EXTENSIONS
+from ..lazy import lazy_getattr
 from .check import check_folder
 from .dataset import AugmentedDataset, FolderDataset
 from .download import download_hotdog
@@ -54,12 +55,4 @@ __all__ = [
 _LAZY = {"Samples": ".samples", "sample_images": ".samples", "show_samples": ".samples"}
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))
-
+__getattr__ = lazy_getattr(__name__, _LAZY)
