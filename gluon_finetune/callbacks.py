@@ -24,6 +24,7 @@ import time
 
 from . import metrics, model, selection
 from .augment import mix as batchmix
+from .config import SELECT_METRICS
 from .divergence import DivergenceWatch
 from .ema import WeightEMA
 from .epoch import logged_lr
@@ -40,14 +41,15 @@ EPOCH_LINE = ("epoch {epoch}, loss {loss:.4f}, train acc {train_acc:.3f}, "
               "test acc {test_acc:.3f}, time {time:.1f} sec")
 
 
-def standard(config, root=True):
+def standard(config, root=True, ema_params=None):
     """The built-in callbacks a run of ``config`` needs, in order.
 
-    ``root``: this process writes the run folder (rank 0, or the only process).
+    ``root``: this process writes the run folder (rank 0, or the only process);
+    ``ema_params``: the saved weight average a resumed ``--ema`` run continues from.
     """
     hooks = []
     if config.ema and root:
-        hooks.append(WeightAverage())
+        hooks.append(WeightAverage(ema_params))
     if config.freeze_epochs:
         hooks.append(HeadFirst())
     if config.cache_features:
@@ -288,7 +290,7 @@ def epoch_line(rec):
 
 
 #: The --select-metric scores a record may hold, and the images they measured, in line order.
-SCORE_METRICS = ("balanced_acc", "macro_f1")
+SCORE_METRICS = tuple(m for m in SELECT_METRICS if m != "acc")
 SCORED = ("test", "val", "ema_val", "ema_test")
 
 

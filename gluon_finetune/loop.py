@@ -121,8 +121,9 @@ class _Hooks:
                         for name in HOOKS}
 
     def __call__(self, name, loop, *args):
-        for hook in self.by_hook[name]:
-            hook(loop, *args)
+        call = self.of(name, loop)
+        if call is not None:
+            call(*args)
 
     def of(self, name, loop):
         """The hook as a function of its other arguments (None when no callback has it)."""

@@ -106,10 +106,6 @@ def fit(config, log=print, callbacks=()):
     ctxs, data, net, source, lr_stages, weights = _prepare(config, cluster)
     if config.cache_features:
         feature_block(net, config.image_size)  # refuse an unsupported network before the run exists
-    if config.tensorboard:
-        from .dashboards import check_available
-
-        check_available()  # before the run folder exists
     out = config.out or default_run_path(config.mode)
     config = dataclasses.replace(config, out=out)
     run = None
@@ -240,6 +236,10 @@ def _prepare(config, cluster, check_data=None):
                         "checkpoint, which is chosen on validation accuracy all the same")
     if check_data is not None:
         check_data(data)
+    if config.tensorboard:
+        from .dashboards import check_available
+
+        check_available()  # before a run folder is made or any epoch runs
     weights = imbalance.class_weights(config.class_weights, data.classes, data.report.counts["train"])
     net, source = build_net(config, data.classes, ctxs)
     lr_stages = stages.set_stage_lr_mult(net, config.lr_stage_decay)
@@ -366,10 +366,7 @@ def _train_epochs(config, run, net, data, ctxs, start_epoch, history, log, state
         sparse_label=config.label_smoothing == 0 and not config.mixes)  # else soft targets
     if class_weights:
         loss_fn = imbalance.WeightedLoss(loss_fn, class_weights, ctx=ctxs[0])
-    hooks = callbacks_mod.standard(config, root=run is not None)
-    for hook in hooks:
-        if isinstance(hook, callbacks_mod.WeightAverage):
-            hook.saved = ema_params
+    hooks = callbacks_mod.standard(config, root=run is not None, ema_params=ema_params)
     loop = Loop(config, net, trainer, data, ctxs, loss_fn, cluster, run=run, log=log,
                 start_epoch=start_epoch, history=history)
     loop_mod.run(loop, hooks + list(callbacks))

@@ -11,7 +11,7 @@ from run_helpers import StopAfter, quiet
 from gluon_finetune.config import TrainConfig
 from gluon_finetune.train import fit, resume
 
-from conftest import run_cli
+from conftest import assert_user_error, run_cli
 
 TINY = dict(epochs=2, batch_size=8, image_size=32, seed=2, quiet=True)
 
@@ -91,3 +91,17 @@ def test_cli_tensorboard_option_and_compare_side_by_side(tiny_hotdog, tiny_sourc
     assert proc.returncode == 0, proc.stderr
     runs = {e[4].split(os.sep)[0] for e in read_events(str(board))}
     assert runs == {"finetune", "scratch"}
+
+
+def test_tensorboard_without_tensorboardx_is_a_clean_error_before_the_run_folder(tiny_hotdog,
+                                                                                tmp_path):
+    # A package named tensorboardX, first on the path, that fails to import as a missing one does.
+    fake = tmp_path / "site" / "tensorboardX"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named tensorboardX')\n")
+    env = {"PYTHONPATH": os.pathsep.join(p for p in (str(tmp_path / "site"),
+                                                     os.environ.get("PYTHONPATH")) if p)}
+    proc = run_cli("train", "--data", tiny_hotdog, "--scratch", "--epochs", "1", "--image-size",
+                   "32", "--out", tmp_path / "run", "--tensorboard", tmp_path / "board", env=env)
+    assert_user_error(proc, "--tensorboard needs tensorboardX", 'pip install "gluon-finetune[tensorboard]"')
+    assert not (tmp_path / "run").exists() and not (tmp_path / "board").exists()
