@@ -57,7 +57,9 @@ class TrainConfig:
     "the default for this mode" and is filled in by :meth:`resolved`.
     """
 
-    data: Optional[str] = None
+    data: Optional[str] = None             # a folder, or a CSV file of paths and labels
+    path_col: Optional[str] = None         # the CSV's column of image paths (None: "path")
+    label_col: Optional[str] = None        # the CSV's column of labels (None: "label")
     out: Optional[str] = None
     model: str = DEFAULT_MODEL
     mode: str = "finetune"                 # "finetune" or "scratch"
@@ -110,6 +112,7 @@ class TrainConfig:
     tensorboard: Optional[str] = None      # TensorBoard folder: DIR/<run name> (gluon_finetune.dashboards)
     strict: bool = False
     quiet: bool = False
+    log_interval: Optional[int] = None     # batches between progress lines (None: every 10 s)
 
     def resolved(self):
         """A copy with mode-dependent defaults filled in and every value checked."""
@@ -160,6 +163,8 @@ class TrainConfig:
             (0 <= c.freeze_epochs < c.epochs,
              "--freeze-epochs must be 0 or more and leave at least one of --epochs to train every layer"),
             (c.lr_stage_decay > 0, "--lr-stage-decay must be positive (1 = off)"),
+            (c.log_interval is None or c.log_interval >= 1,
+             "--log-interval must be at least 1 (batches between progress lines)"),
         ]
         for ok, message in checks:
             if not ok:

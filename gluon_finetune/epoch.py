@@ -32,7 +32,7 @@ class NonFiniteLoss(UserError):
 
 
 def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1, after_step=None,
-                mix=None, on_loss=None):
+                mix=None, on_loss=None, lines=None):
     """One pass over ``loader``; return (mean loss per sample, training accuracy).
 
     With ``mix`` (a :class:`gluon_finetune.augment.mix.BatchMix`) every batch is
@@ -47,6 +47,8 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1,
     every optimizer step (the loop's ``on_batch_end`` hooks). ``on_loss(mean_loss,
     images)`` is called with the mean loss of every stretch of images between
     looks at the loss (the loop's ``on_loss`` hooks: the divergence stop).
+    ``lines`` (a :class:`gluon_finetune.progress.ProgressLines`) writes a progress
+    line whenever one is due, for logs where no bar shows.
 
     The loop never waits for the device except every :data:`SYNC_EVERY`
     batches (and at the end): MXNet runs the step asynchronously while the
@@ -99,6 +101,8 @@ def train_epoch(net, loader, trainer, loss_fn, ctxs, config, desc="", workers=1,
             _check_finite(total, n)
             mark = _stretch(on_loss, total, n, mark)
             bar.set_postfix(loss="%.4f" % (total / n))
+        if lines is not None and lines.due(i + 1):
+            lines.line(i + 1, n, loss_sum.asscalar() / n)
     bar.close()
     total = loss_sum.asscalar()
     _check_finite(total, n)

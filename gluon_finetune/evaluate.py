@@ -240,13 +240,17 @@ def _confusion_lines(cm, classes):
     return lines
 
 
-def evaluation_items(data, run_classes, run_config=None):
+def evaluation_items(data, run_classes, run_config=None, path_col=None, label_col=None):
     """The labelled images of ``data`` to evaluate: ``(items, description)``.
 
     - ``data/train/`` + ``data/test/``: the test images;
     - ``data/<class>/`` that is the run's own single-folder dataset: the images
       the run held out for testing (its ``--split``, same seed);
-    - any other ``data/<class>/``: every image.
+    - any other ``data/<class>/``: every image;
+    - a CSV file (:mod:`gluon_finetune.data.csv_labels`): its ``test`` rows when
+      it has a split column, the run's held-out rows when it is the run's own
+      CSV without one, every row otherwise. Its columns are ``path_col`` and
+      ``label_col``, by default the run's.
 
     Files are listed, not decoded, by the lister training uses
     (:func:`gluon_finetune.data.scan_folder`, :func:`gluon_finetune.data.list_classes`);
@@ -260,6 +264,8 @@ def evaluation_items(data, run_classes, run_config=None):
     same = bool(run_config and run_config.data
                 and os.path.realpath(str(run_config.data)) == os.path.realpath(str(data)))
     split = run_config.split if same else None
+    if data_mod.is_csv(data):
+        return _csv_items(data, run_classes, run_config, same, path_col, label_col)
     layout = data_mod.find_layout(data)
     if layout == data_mod.SINGLE and not same:
         # Every image counts, and a class may have few or none: no split, no minimum.
@@ -281,6 +287,25 @@ def evaluation_items(data, run_classes, run_config=None):
     return items, what
 
 
+def _csv_items(data, run_classes, run_config, same, path_col, label_col):
+    """:func:`evaluation_items` of a CSV file."""
+    from .data.csv_labels import read_rows
+
+    path_col = path_col or getattr(run_config, "path_col", None)
+    label_col = label_col or getattr(run_config, "label_col", None)
+    rows = read_rows(data, path_col, label_col)
+    if rows[0][3] is not None or same:
+        report = data_mod.scan_folder(data, split=run_config.split if same else None,
+                                      path_col=path_col, label_col=label_col)
+        _check_classes(data, report.classes, run_classes)
+        items = report.items["test"]
+        return items, "%s, its %d test images" % (data, len(items))
+    classes = sorted({label for _, _, label, _ in rows})
+    _check_classes(data, classes, run_classes)
+    items = [(full, run_classes.index(label)) for _, full, label, _ in rows]
+    return items, "%s, every image (%d)" % (data, len(items))
+
+
 def _check_classes(data, classes, run_classes):
     if list(classes) != list(run_classes):
         raise UserError("the classes of %s (%s) differ from the classes the run was trained on "
@@ -289,7 +314,8 @@ def _check_classes(data, classes, run_classes):
 
 
 def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32, ctx=None,
-                 mistakes=16, quiet=False, amp=False, weights="auto", int8=False, log=None):
+                 mistakes=16, quiet=False, amp=False, weights="auto", int8=False, log=None,
+                 path_col=None, label_col=None):
     """Evaluate a training run on a labelled image folder; with ``out``, also write the results.
 
     The metrics come back as an :class:`Evaluation`; nothing is written unless
@@ -301,8 +327,9 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
     run : str
         The run folder.
     data : str
-        An image folder with the run's classes (see :func:`evaluation_items`
-        for which of its images are used).
+        An image folder or CSV file with the run's classes (see
+        :func:`evaluation_items` for which of its images are used; ``path_col``
+        and ``label_col`` name a CSV's columns, by default the run's).
     checkpoint : {"best", "last"}
     tta : {None, "five-crop", "ten-crop"}
         Also average the softmax over test-time crops and report both numbers.
@@ -335,7 +362,7 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
     if int8 and amp:
         raise UserError("--int8 and --amp are two different precisions; choose one")
     model = load_run(run, checkpoint=checkpoint, ctx=ctx, amp=amp, weights=weights)
-    items, what = evaluation_items(data, model.classes, model.config)
+    items, what = evaluation_items(data, model.classes, model.config, path_col, label_col)
     quantized = None
     if int8:
         from .quantize import quantize_run

@@ -105,3 +105,13 @@ def claim_folder(path, marker=None, what="earlier output", option="--out", hint=
         raise UserError("refusing to write into %s: its %s is not one this tool wrote. %s"
                         % (path, marker, hint))
     return record
+
+
+def display_path(text):
+    """A path that prints anywhere: undecodable bytes shown as \\xNN escapes."""
+    text = str(text)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")

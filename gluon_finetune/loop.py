@@ -22,9 +22,11 @@ A hook that sets ``loop.stop = True`` ends the run after the current epoch
 (before the first, from ``on_run_start``).
 """
 import collections
+import sys
 import time
 
 from .epoch import train_epoch
+from .progress import ProgressLines, bar_enabled
 from .seeding import seed_everything
 from .signals import signals_as_interrupt
 
@@ -111,6 +113,21 @@ class Loop:
             self.run.log(line)
         self.log(line)
 
+    def progress_line(self, line):
+        """A line of :class:`~gluon_finetune.progress.ProgressLines`: into ``log.txt``, so
+        ``tail -f`` shows the run advancing, and on stderr where no bar shows (not quiet)."""
+        if self.run is not None:
+            self.run.log(line)
+        if not self.config.quiet and not bar_enabled():
+            print(line, file=sys.stderr, flush=True)
+
+    def progress_lines(self, desc):
+        """The progress lines of one training pass (None on workers that write nothing)."""
+        if self.run is None and self.config.quiet:
+            return None
+        return ProgressLines(len(self.batches.train), desc, self.progress_line,
+                             every=self.config.log_interval)
+
 
 class _Hooks:
     """The callbacks' methods per hook, only those a callback overrides (the step stays lean)."""
@@ -154,11 +171,11 @@ def run(loop, callbacks=()):
                 loop.trained, loop.mix = loop.net, None
                 loop.batches = Batches(loop.data.train, loop.data.test, loop.data.val)
                 hooks("on_epoch_start", loop)
+                desc = "epoch %d/%d" % (epoch, config.epochs)
                 loss, train_acc = train_epoch(
                     loop.trained, loop.batches.train, loop.trainer, loop.loss_fn, loop.ctxs, config,
-                    "epoch %d/%d" % (epoch, config.epochs), loop.cluster.workers,
-                    after_step=hooks.of("on_batch_end", loop), mix=loop.mix,
-                    on_loss=hooks.of("on_loss", loop))
+                    desc, loop.cluster.workers, after_step=hooks.of("on_batch_end", loop),
+                    mix=loop.mix, on_loss=hooks.of("on_loss", loop), lines=loop.progress_lines(desc))
                 loop.train_time = time.time() - loop.tic
                 loop.record = {"epoch": epoch, "loss": loss, "train_acc": train_acc}
                 hooks("on_epoch_end", loop)

@@ -26,7 +26,7 @@ import numpy as np
 from . import augment, devices, model
 from .augment import spec as augspec
 from .config import TrainConfig
-from .data import list_images
+from .data import is_csv, list_images
 from .errors import UserError, first_line
 from .imageio import IMAGE_EXTENSIONS, ImageReadError, read_image
 from .rundir import RunDir
@@ -163,7 +163,7 @@ def _is_batch(images):
     return True
 
 
-def image_files(inputs):
+def image_files(inputs, path_col=None):
     """Expand files and folders into a list of ``(path, error)``.
 
     A folder contributes every image file below it, as
@@ -171,12 +171,17 @@ def image_files(inputs):
     (sorted, hidden files and folders and ``__MACOSX`` skipped); a folder with
     none, or one that cannot be listed, becomes one entry with an error. A path
     given by name is always kept, image extension or not, so that a mistake in
-    it is reported rather than skipped.
+    it is reported rather than skipped. A CSV file contributes the images of its
+    ``path_col`` column (:mod:`gluon_finetune.data.csv_labels`; default ``path``).
     """
     out = []
     for item in inputs:
         path = os.fspath(item)
-        if os.path.isdir(path):
+        if is_csv(path) and os.path.isfile(path):
+            from .data.csv_labels import read_rows
+
+            out.extend((full, None) for _, full, _, _ in read_rows(path, path_col, labelled=False))
+        elif os.path.isdir(path):
             try:
                 found = list_images(path, recursive=True)
             except UserError as err:
@@ -309,14 +314,14 @@ class Predictor:
         preds = [self._prediction(_source(img, i), p, top_k) for i, (img, p) in enumerate(zip(items, probs))]
         return preds if batch else preds[0]
 
-    def predict_files(self, paths, top_k=1, batch_size=32, tta=None):
+    def predict_files(self, paths, top_k=1, batch_size=32, tta=None, path_col=None):
         """Predict files and folders, reporting unreadable ones instead of stopping.
 
-        Folders are expanded with :func:`image_files`. Every entry comes back
+        Folders and CSV files (their ``path_col``) are expanded with :func:`image_files`. Every entry comes back
         as a :class:`Prediction`, in order; one that could not be read has
         ``error`` set and no label.
         """
-        entries = image_files(paths)
+        entries = image_files(paths, path_col)
         results = []
         # Read and predict one batch at a time: a folder of 50,000 photos never sits in memory.
         for start in range(0, len(entries), batch_size):

@@ -250,7 +250,8 @@ def load_data(config, cluster=None):
     """The checked data folder and its loaders, with the augmentations of ``config``."""
     if not config.data:
         raise UserError("no data folder given; pass --data DIR (a folder with train/<class>/ and "
-                        "test/<class>/, or one <class>/ folder per class)")
+                        "test/<class>/, or one <class>/ folder per class, or a CSV file of "
+                        "paths and labels)")
     return data_mod.make_loaders(
         config.data, batch_size=config.batch_size, size=config.image_size,
         num_workers=config.num_workers,  # None: chosen for this machine
@@ -261,7 +262,8 @@ def load_data(config, cluster=None):
         # epoch into the next, which a resumed run could not repeat.
         last_batch="keep", quiet=config.quiet, shard=cluster.shard if cluster else None,
         # the run's seed: recorded in config.json, so a resumed run holds out the same images
-        val_split=config.val_split, val_seed=config.seed, sampler=config.sampler)
+        val_split=config.val_split, val_seed=config.seed, sampler=config.sampler,
+        path_col=config.path_col, label_col=config.label_col)
 
 
 def build_net(config, classes, ctxs):

@@ -69,10 +69,14 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return run_guarded(_run_command, args)
+    return run_guarded(_run_command, parser, argv, args)
 
 
-def _run_command(args):
+def _run_command(parser, argv, args):
+    if getattr(args, "config", None):
+        from .train import with_config_file
+
+        args = with_config_file(parser, argv, args)
     apply_threads(args)
     return args.func(args)
 

@@ -1,5 +1,6 @@
 """``gluon-finetune data check``: check an image folder before training on it."""
 from . import formatter
+from .train import add_csv_options
 
 DESCRIPTION = """\
 Check an image folder before any training: find its layout, compare the class
@@ -11,6 +12,8 @@ Layouts:
   DIR/<class>/*                                   split for you: --split of each
                                                   class goes to test (seeded,
                                                   the same every time)
+  labels.csv  with columns path,label[,split]     paths relative to the CSV's
+                                                  folder; split: train, val, test
 
 Refused (exit status 2): class folders that differ between train/ and test/,
 fewer than two classes, a class without images. Unreadable files (empty,
@@ -25,6 +28,7 @@ examples:
   gluon-finetune data check photos/ --split 0.25 --seed 1   # photos/<class>/*.jpg
   gluon-finetune data check photos/ --strict                # refuse any bad file
   gluon-finetune data check photos/ --json > report.json
+  gluon-finetune data check labels.csv --label-col breed      # a CSV of paths and labels
 """
 
 
@@ -32,7 +36,8 @@ def register(actions):
     p = actions.add_parser("check", formatter_class=formatter,
                            help="check an image folder: classes, counts, unreadable files",
                            description=DESCRIPTION, epilog=EPILOG)
-    p.add_argument("dir", metavar="DIR", help="the data folder")
+    p.add_argument("dir", metavar="DIR|CSV", help="the data folder, or a CSV file of paths and labels")
+    add_csv_options(p)
     p.add_argument("--strict", action="store_true",
                    help="refuse unreadable files instead of skipping them")
     p.add_argument("--split", type=float, default=None, metavar="FRACTION",
@@ -57,7 +62,8 @@ def run(args):
         # The report lists the skipped files itself; the warning is for library callers.
         warnings.simplefilter("ignore", DataWarning)
         report = check_folder(args.dir, split=args.split, split_seed=args.seed,
-                              strict=args.strict, workers=args.workers)
+                              strict=args.strict, workers=args.workers, path_col=args.path_col,
+                              label_col=args.label_col)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

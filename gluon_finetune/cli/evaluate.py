@@ -1,5 +1,6 @@
 """``gluon-finetune evaluate``: how good is a trained run, class by class."""
 from . import add_int8_options, add_run_options, check_int8_args, formatter
+from .train import add_csv_options
 
 DESCRIPTION = """\
 Evaluate a training run on a labelled image folder: accuracy, precision, recall
@@ -42,7 +43,10 @@ def register(sub):
                        help="accuracy, per-class scores, confusion matrix and mistakes of a run",
                        description=DESCRIPTION, epilog=EPILOG)
     add_run_options(p)
-    p.add_argument("--data", required=True, metavar="DIR", help="labelled image folder")
+    p.add_argument("--data", required=True, metavar="DIR|CSV",
+                   help="labelled image folder, or a CSV file of paths and labels (its test rows "
+                        "when it has a split column)")
+    add_csv_options(p)
     p.add_argument("--tta", metavar="five-crop|ten-crop",
                    help="also average the softmax over test-time crops")
     p.add_argument("--out", metavar="DIR",
@@ -67,7 +71,7 @@ def run(args):
     check_int8_args(args)
     result = evaluate_run(args.run, args.data, checkpoint=args.checkpoint, tta=args.tta,
                           batch_size=args.batch_size, ctx=args.ctx, quiet=args.quiet, amp=args.amp,
-                          weights=args.weights,
+                          weights=args.weights, path_col=args.path_col, label_col=args.label_col,
                           int8=Int8Options.from_args(args) if args.int8 else False,
                           log=None if args.quiet else lambda line: print(line, file=sys.stderr,
                                                                          flush=True))

@@ -43,7 +43,11 @@ def register(sub):
                        help="classify images with a trained run",
                        description=DESCRIPTION, epilog=EPILOG)
     add_run_options(p)
-    p.add_argument("images", metavar="IMAGE_OR_FOLDER", nargs="+", help="image files or folders")
+    p.add_argument("images", metavar="IMAGE_OR_FOLDER", nargs="+",
+                   help="image files or folders, or CSV files listing images (relative to the "
+                        "CSV's folder) in a column named path")
+    p.add_argument("--path-col", metavar="NAME",
+                   help="the column of image paths in a CSV input (default: path)")
     p.add_argument("--top-k", type=int, default=1, metavar="K",
                    help="list the K most probable classes (default: 1)")
     out = p.add_mutually_exclusive_group()
@@ -80,7 +84,8 @@ def run(args):
               file=sys.stderr)
     if args.int8:
         model = int8_predictor(model, args).predictor
-    preds = model.predict_files(args.images, top_k=args.top_k, batch_size=args.batch_size)
+    preds = model.predict_files(args.images, top_k=args.top_k, batch_size=args.batch_size,
+                                path_col=args.path_col)
     k = min(args.top_k, len(model.classes))
     if args.json:
         print(json.dumps([p.to_dict() for p in preds], indent=2, ensure_ascii=False))

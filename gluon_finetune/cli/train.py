@@ -11,6 +11,7 @@ from ..config import (
     TrainConfig,
 )
 from ..divergence import COLLAPSE_EPOCHS, LOSS_FACTOR, SUSTAIN_BATCHES
+from ..progress import LINE_SECONDS
 from ..recipes import RECIPES, TRAIN_DEFAULT, describe
 from . import add_threads_option, formatter
 
@@ -61,9 +62,17 @@ examples:
 
 
 def add_training_options(p):
-    """Options shared by `train` and `compare`."""
+    """Options shared by `train`, `compare` and `lr-find`."""
+    p.add_argument("--config", metavar="FILE",
+                   help="take the options from a YAML or JSON file (keys as in config.json: "
+                        "batch_size: 32, ...), or from a run's config.json (or its folder) to "
+                        "repeat it; options given on the command line win over the file")
     g = p.add_argument_group("data")
-    g.add_argument("--data", metavar="DIR", help="image folder (train/ and test/, or one folder per class)")
+    g.add_argument("--data", metavar="DIR|CSV",
+                   help="image folder (train/ and test/, or one folder per class), or a CSV file "
+                        "of image paths (relative to its folder) and labels, with an optional "
+                        "split column (train, val, test)")
+    add_csv_options(g)
     g.add_argument("--split", type=float, metavar="F",
                    help="for a folder without train/test: fraction held out for test (default 0.2)")
     g.add_argument("--val-split", type=float, metavar="F",
@@ -71,7 +80,8 @@ def add_training_options(p):
                         "least one per class) as the validation set that chooses the best checkpoint "
                         "and early stopping, so the test set does not; unused when DIR has a val/ "
                         "or valid/ folder (then that is the validation set)")
-    g.add_argument("--strict", action="store_true", help="refuse unreadable files instead of skipping them")
+    g.add_argument("--strict", action=argparse.BooleanOptionalAction, default=False,
+                   help="refuse unreadable files instead of skipping them")
     g.add_argument("--image-size", type=int, default=DEFAULTS.image_size, metavar="PX",
                    help="crop size (default: the network's own, %d; %s)" % (
                        DEFAULT_IMAGE_SIZE, ", ".join("%d for %s" % (v, k)
@@ -89,9 +99,9 @@ def add_training_options(p):
     g.add_argument("--weights", metavar="FILE",
                    help="source weights (.params) instead of the zoo's ImageNet weights")
     g.add_argument("--model-root", metavar="DIR", help="ImageNet weights cache (default: $MXNET_HOME/models)")
-    g.add_argument("--offline", action="store_true",
+    g.add_argument("--offline", action=argparse.BooleanOptionalAction, default=False,
                    help="never download weights; fail with instructions when they are missing")
-    g.add_argument("--freeze-features", action="store_true", default=None,
+    g.add_argument("--freeze-features", action=argparse.BooleanOptionalAction, default=None,
                    help="train the new output layer only")
     g.add_argument("--cache-features", action=argparse.BooleanOptionalAction, default=None,
                    help="with --freeze-features: compute each image's features once, with the test-time "
@@ -198,7 +208,7 @@ def add_training_options(p):
                    help="devices: auto (every GPU, else CPU), cpu, gpu, cpu0,cpu1, gpu0,gpu1")
     g.add_argument("--kvstore", default=DEFAULTS.kvstore, help="gradient aggregation (default: %(default)s)")
     g.add_argument("--no-hybridize", action="store_true", help="run the network imperatively")
-    g.add_argument("--amp", action="store_true",
+    g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=False,
                    help="mixed precision (mxnet.contrib.amp): float16 on GPUs, with dynamic loss "
                         "scaling; bfloat16 on CPUs with AVX512_BF16 or AMX, refused on other "
                         "CPUs. Weights stay float32")
@@ -208,8 +218,23 @@ def add_training_options(p):
                         "every accuracy per epoch, the curves, training images, the confusion "
                         "matrix and the hyperparameters; `tensorboard --logdir DIR` shows them "
                         "(needs tensorboardX: pip install \"gluon-finetune[tensorboard]\")")
-    g.add_argument("--quiet", action="store_true", help="no progress bars")
+    g.add_argument("--quiet", action=argparse.BooleanOptionalAction, default=False,
+                   help="no progress bars or progress lines on the terminal (log.txt still "
+                        "gets the lines)")
+    g.add_argument("--log-interval", type=int, metavar="N",
+                   help="where no bar shows (a log file, nohup, CI: stderr is not a terminal), "
+                        "a progress line every N batches: batch, loss, images/s and time left; "
+                        "log.txt gets them too, so `tail -f RUN/log.txt` shows a run advancing "
+                        "(default: one every %g s)" % LINE_SECONDS)
     add_threads_option(g)
+
+
+def add_csv_options(g):
+    """``--path-col`` and ``--label-col``: the columns of a ``--data`` CSV file."""
+    g.add_argument("--path-col", metavar="NAME",
+                   help="with --data FILE.csv: the column of image paths (default: path)")
+    g.add_argument("--label-col", metavar="NAME",
+                   help="with --data FILE.csv: the column of labels (default: label)")
 
 
 def add_mix_options(p):
@@ -274,7 +299,8 @@ def config_from_args(args, mode="finetune", default_recipe="book"):
         return value if value is not None else recipe.get(name, default)
 
     return TrainConfig(
-        data=args.data, out=args.out, model=args.model, mode=mode, weights=args.weights,
+        data=args.data, path_col=args.path_col, label_col=args.label_col, out=args.out,
+        model=args.model, mode=mode, weights=args.weights,
         model_root=args.model_root, allow_download=not args.offline,
         freeze_features=given("freeze_features", False),
         cache_features=given("cache_features", False),
@@ -293,8 +319,55 @@ def config_from_args(args, mode="finetune", default_recipe="book"):
         strict=args.strict, val_split=args.val_split, early_stop=args.early_stop, ema=args.ema,
         divergence_stop=not args.no_divergence_stop, quiet=args.quiet,
         class_weights=args.class_weights, sampler=args.sampler, select_metric=args.select_metric,
-        tensorboard=args.tensorboard,
+        tensorboard=args.tensorboard, log_interval=args.log_interval,
         **mix_fields(args))
+
+
+#: TrainConfig fields whose option has another name or form: field -> (argparse dest,
+#: file value -> option value). Every other field's option has the field's name.
+OPTION_OF_FIELD = {
+    "allow_download": ("offline", lambda v: not v),
+    "hybridize": ("no_hybridize", lambda v: not v),
+    "divergence_stop": ("no_divergence_stop", lambda v: not v),
+    "num_workers": ("workers", None),
+    "mode": ("scratch", lambda v: v == "scratch"),
+    "step_epochs": ("step_epochs", lambda v: ",".join(str(e) for e in v)),
+    "onecycle_momentum": ("onecycle_momentum", lambda v: ",".join(repr(m) for m in v) or "off"),
+}
+
+
+def with_config_file(parser, argv, args):
+    """``args`` parsed again from ``argv`` with the ``--config`` file's settings as defaults.
+
+    The file's values become the command's defaults, so an option given on the command
+    line wins, and a recipe (the file's or the command line's) fills only what neither
+    sets. A run's own ``out`` is not reused (repeating a run writes a new folder), and
+    ``compare`` and ``lr-find`` take neither ``out`` nor ``mode`` from a file.
+    """
+    import os
+
+    from ..config_file import file_of, read
+    from ..errors import UserError
+
+    command = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub = command.choices[args.command]
+    actions = {a.dest: a for a in sub._actions}
+    values = read(args.config)
+    folder = os.path.dirname(os.path.abspath(file_of(args.config)))
+    if args.command != "train" or os.path.abspath(values.get("out") or "") == folder:
+        values.pop("out", None)
+    if args.command != "train":
+        values.pop("mode", None)
+    defaults = {}
+    for field, value in values.items():
+        dest, convert = OPTION_OF_FIELD.get(field, (field, None))
+        action = actions[dest]
+        if action.choices and value not in action.choices:
+            raise UserError("--config %s: %s must be one of %s, got %r"
+                            % (args.config, field, ", ".join(map(str, action.choices)), value))
+        defaults[dest] = convert(value) if convert and value is not None else value
+    sub.set_defaults(**defaults)
+    return parser.parse_args(argv)
 
 
 def register(sub):
@@ -304,6 +377,9 @@ def register(sub):
                    help="train from random weights instead (the book's baseline, lr %g)" % SCRATCH_LR)
     p.add_argument("--resume", metavar="RUN", help="continue a stopped run folder (other options "
                    "come from its config.json; --epochs may raise the total, --lr set a new rate)")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the run's resolved settings as YAML (a file --config takes) and "
+                        "exit without training")
     add_training_options(p)
     p.set_defaults(func=run)
 
@@ -313,13 +389,20 @@ def run(args):
     from ..train import fit, resume
 
     if args.resume:
-        if args.data or args.out or args.recipe:
-            raise UserError("--resume takes its data, run folder and recipe from RUN/config.json; "
-                            "drop --data/--out/--recipe")
+        if args.data or args.out or args.recipe or args.config or args.print_config:
+            raise UserError("--resume takes its data, run folder, recipe and settings from "
+                            "RUN/config.json; drop --data/--out/--recipe/--config/--print-config "
+                            "(to repeat a run with changes: --config RUN --out NEW)")
         result = resume(args.resume, epochs=args.epochs, lr=args.lr)
     else:
-        result = fit(config_from_args(args, mode="scratch" if args.scratch else "finetune",
-                                      default_recipe=TRAIN_DEFAULT))
+        config = config_from_args(args, mode="scratch" if args.scratch else "finetune",
+                                  default_recipe=TRAIN_DEFAULT)
+        if args.print_config:
+            from ..config_file import to_yaml
+
+            print(to_yaml(config.resolved()), end="")
+            return 0
+        result = fit(config)
     best = result.best
     if best and result.path:  # other workers of a distributed job have no run folder
         from ..selection import describe

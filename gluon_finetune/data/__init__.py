@@ -5,8 +5,11 @@ A dataset is a folder in one of two layouts::
     root/train/<class>/*.jpg        root/<class>/*.jpg
     root/test/<class>/*.jpg         (split into train and test for you)
 
+or a CSV file of image paths and labels (:mod:`~gluon_finetune.data.csv_labels`).
+
 - :mod:`~gluon_finetune.data.folders`   the layout, the classes and which files are
   images (:func:`scan_folder`, :func:`list_images`), :class:`FolderReport`
+- :mod:`~gluon_finetune.data.csv_labels` a CSV of paths, labels and splits (``--data labels.csv``)
 - :mod:`~gluon_finetune.data.split`     the validation set: a ``val/`` folder, or
   :func:`carve_validation` of the training images (``--val-split``)
 - :mod:`~gluon_finetune.data.check`     decode every file before training (:func:`check_folder`)
@@ -30,6 +33,7 @@ from .folders import (
     DataWarning,
     FolderReport,
     find_layout,
+    is_csv,
     is_hidden,
     list_classes,
     list_images,
@@ -42,7 +46,7 @@ from .workers import MIN_IMAGES_FOR_WORKERS, default_workers, limit_worker_threa
 
 __all__ = [
     "IMAGE_EXTENSIONS", "DEFAULT_SPLIT", "TRAIN_TEST", "SINGLE", "DataWarning", "BadFile",
-    "FolderReport", "find_layout", "scan_folder", "check_folder", "split_files",
+    "FolderReport", "find_layout", "is_csv", "scan_folder", "check_folder", "split_files",
     "list_classes", "list_images", "is_hidden", "FolderDataset", "AugmentedDataset",
     "FolderData", "make_loaders", "folder_loader", "FolderLoader", "SeededBatches",
     "ShardedBatchSampler", "MIN_IMAGES_FOR_WORKERS", "default_workers",

@@ -25,13 +25,13 @@ _POOL_MIN_FILES = 200
 
 
 def check_folder(root, split=None, split_seed=0, strict=False, workers=None, quiet=False,
-                 val_split=None, val_seed=0):
+                 val_split=None, val_seed=0, path_col=None, label_col=None):
     """Check an image folder before training: layout, classes, and every file.
 
     Parameters
     ----------
     root : str or path
-    split, split_seed, val_split, val_seed
+    split, split_seed, val_split, val_seed, path_col, label_col
         See :func:`scan_folder`.
     strict : bool
         Refuse any unreadable file (``UserError`` listing them) instead of
@@ -55,7 +55,7 @@ def check_folder(root, split=None, split_seed=0, strict=False, workers=None, qui
         a class whose files are all unreadable.
     """
     report = scan_folder(root, split=split, split_seed=split_seed, val_split=val_split,
-                         val_seed=val_seed)
+                         val_seed=val_seed, path_col=path_col, label_col=label_col)
     paths = [p for s in report.items for p, _ in report.items[s]]
     workers = _auto_workers(len(paths)) if workers is None else max(0, int(workers))
     start = time.perf_counter()

@@ -20,13 +20,14 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import UserError
+from ..fsutil import display_path as _display
 from ..imageio import IMAGE_EXTENSIONS, is_image_file
 from ..imbalance import IMBALANCE_WARN_RATIO, imbalance_ratio
 from .split import carve_validation, check_fraction, find_val_folder, hold_out
 
 __all__ = [
     "IMAGE_EXTENSIONS", "DEFAULT_SPLIT", "TRAIN_TEST", "SINGLE", "DataWarning", "BadFile",
-    "FolderReport", "find_layout", "scan_folder", "split_files", "list_classes", "list_images",
+    "FolderReport", "find_layout", "is_csv", "scan_folder", "split_files", "list_classes", "list_images",
     "is_hidden",
 ]
 
@@ -36,6 +37,8 @@ DEFAULT_SPLIT = 0.2
 #: The two layouts :func:`find_layout` recognises.
 TRAIN_TEST = "train/test"
 SINGLE = "single folder"
+CSV_SPLITS = "csv with splits"
+CSV_SINGLE = "csv"
 
 _MAX_LISTED = 10
 _NOT_IMAGE = "not an image extension"
@@ -132,6 +135,11 @@ class FolderReport:
         lines = []
         if self.layout == TRAIN_TEST:
             where = "train/ and test/ folders"
+        elif self.layout == CSV_SPLITS:
+            where = "a CSV file with a split column"
+        elif self.layout == CSV_SINGLE:
+            where = "a CSV file, %g%% of each class held out for test (seed %s)" % (
+                100 * self.split, self.split_seed)
         else:
             where = "one folder per class, %g%% of each class held out for test (seed %s)" % (
                 100 * self.split, self.split_seed)
@@ -176,8 +184,9 @@ class FolderReport:
         return "\n".join(lines)
 
     def _rel(self, path):
+        base = os.path.dirname(self.root) if is_csv(self.root) else self.root
         try:
-            return _display(os.path.relpath(path, self.root))
+            return _display(os.path.relpath(path, base))
         except ValueError:  # another drive on Windows
             return _display(path)
 
@@ -239,13 +248,21 @@ def find_layout(root):
     return SINGLE
 
 
-def scan_folder(root, split=None, split_seed=0, val_split=None, val_seed=0):
+def is_csv(path):
+    """Whether ``--data path`` names a CSV file of image paths and labels."""
+    return str(path).lower().endswith(".csv") and not os.path.isdir(str(path))
+
+
+def scan_folder(root, split=None, split_seed=0, val_split=None, val_seed=0, path_col=None,
+                label_col=None):
     """List the classes and image files of ``root`` without decoding them.
 
     Parameters
     ----------
     root : str or path
-        ``root/train/<class>/*`` + ``root/test/<class>/*``, or ``root/<class>/*``.
+        ``root/train/<class>/*`` + ``root/test/<class>/*``, or ``root/<class>/*``,
+        or a CSV file of paths and labels (:mod:`gluon_finetune.data.csv_labels`;
+        ``path_col`` and ``label_col`` name its columns).
     split : float, optional
         Fraction of each class held out for testing in the single-folder layout
         (default :data:`DEFAULT_SPLIT`). Ignored, with a warning in the report,
@@ -272,6 +289,9 @@ def scan_folder(root, split=None, split_seed=0, val_split=None, val_seed=0):
         between train/ and test/, fewer than two classes, a class without images.
     """
     root = str(root)
+    if is_csv(root):
+        return _scan_csv(root, split=split, split_seed=split_seed, val_split=val_split,
+                        val_seed=val_seed, path_col=path_col, label_col=label_col)
     layout = find_layout(root)
     ignored, notes = [], []
     val_folder = find_val_folder(root) if layout == TRAIN_TEST else None
@@ -304,6 +324,19 @@ def scan_folder(root, split=None, split_seed=0, val_split=None, val_seed=0):
         _check_not_empty(root, {"": files}, ignored)
         split = DEFAULT_SPLIT if split is None else split
         train_files, test_files = split_files(files, split, split_seed)
+    return _finish_report(root, layout, classes, train_files, test_files, val_files, val_from,
+                         ignored, notes, split, split_seed, val_split, val_seed,
+                         check_empty=layout == TRAIN_TEST)
+
+
+def _finish_report(root, layout, classes, train_files, test_files, val_files, val_from, ignored,
+                  notes, split, split_seed, val_split, val_seed, check_empty=True):
+    """The :class:`FolderReport` of files already sorted into splits and classes.
+
+    ``*_files`` map each class to its paths (``val_files`` may be None: then
+    ``val_split`` carves validation images out of the training ones), for the
+    folder layouts and CSV files alike.
+    """
     if val_files is None and val_split is not None:
         train_files, val_files = carve_validation(train_files, val_split, val_seed)
         val_from = "--val-split"
@@ -312,7 +345,7 @@ def scan_folder(root, split=None, split_seed=0, val_split=None, val_seed=0):
     by_split = {"train": train_files, "test": test_files}
     if val_files is not None:
         by_split["val"] = val_files
-    if layout == TRAIN_TEST:
+    if check_empty:
         _check_not_empty(root, by_split, ignored)
     items = {s: [(path, label) for label, name in enumerate(classes) for path in f[name]]
              for s, f in by_split.items()}
@@ -324,6 +357,56 @@ def scan_folder(root, split=None, split_seed=0, val_split=None, val_seed=0):
                         ignored=ignored, warnings=notes, split=split,
                         split_seed=split_seed, val_from=val_from, val_split=val_split,
                         val_seed=val_seed, items=items)
+
+
+def _scan_csv(path, split=None, split_seed=0, val_split=None, val_seed=0, path_col=None,
+             label_col=None):
+    """The :class:`FolderReport` of CSV ``path`` (:mod:`gluon_finetune.data.csv_labels`).
+
+    Classes are the labels, sorted as class folders are; within a class the
+    images keep the file's order. See :func:`scan_folder` for the other parameters.
+    """
+    from .csv_labels import read_rows
+
+    path = str(path)
+    rows = read_rows(path, path_col, label_col)
+    classes = sorted({label for _, _, label, _ in rows})
+    _check_enough_classes(path, classes)
+    notes = []
+    if rows[0][3] is not None:
+        by_split = {s: {c: [] for c in classes} for s in ("train", "val", "test")}
+        for _, full, label, where in rows:
+            by_split[where][label].append(full)
+        for where in ("train", "test"):
+            empty = [c for c in classes if not by_split[where][c]]
+            if empty:
+                raise UserError("CSV file %s has no %s rows for class%s %s: every class needs "
+                                "training and test images" % (
+                                    _display(path), where, "es" if len(empty) > 1 else "",
+                                    ", ".join(map(_display, empty))))
+        val = by_split["val"] if any(by_split["val"].values()) else None
+        if val is not None:
+            if val_split is not None:
+                notes.append("--val-split %g ignored: %s has val rows" % (val_split, _display(path)))
+                val_split = None
+            empty = [c for c in classes if not val[c]]
+            if empty:
+                raise UserError("CSV file %s has val rows, but none for %s: give every class "
+                                "validation images, or none" % (_display(path),
+                                                                ", ".join(map(_display, empty))))
+        if split is not None:
+            notes.append("split %g ignored: %s has a split column" % (split, _display(path)))
+        return _finish_report(path, CSV_SPLITS, classes, by_split["train"], by_split["test"], val,
+                             "val rows" if val is not None else None, [], notes, None, None,
+                             val_split if val is None else None, val_seed if val is None else None,
+                             check_empty=False)
+    files = {c: [] for c in classes}
+    for _, full, label, _ in rows:
+        files[label].append(full)
+    split = DEFAULT_SPLIT if split is None else split
+    train, test = split_files(files, split, split_seed)
+    return _finish_report(path, CSV_SINGLE, classes, train, test, None, None, [], notes, split,
+                         split_seed, val_split, val_seed, check_empty=False)
 
 
 def split_files(files, split, seed=0):
@@ -485,11 +568,3 @@ def _listdir(folder):
         raise UserError("cannot list %s: permission denied" % _display(folder)) from None
 
 
-def _display(text):
-    """A path that prints anywhere: undecodable bytes shown as \\xNN escapes."""
-    text = str(text)
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return os.fsencode(text).decode("utf-8", "backslashreplace")

@@ -47,13 +47,15 @@ val, val_set : FolderLoader, FolderDataset or None
 def make_loaders(root, batch_size=128, size=224, num_workers=None, train_augs=None,
                  test_augs=None, seed=None, split=None, split_seed=0, strict=False,
                  check=True, last_batch="keep", check_workers=None, quiet=False, shard=None,
-                 val_split=None, val_seed=0, sampler="random"):
+                 val_split=None, val_seed=0, sampler="random", path_col=None, label_col=None):
     """Check ``root`` and build its train and test ``DataLoader``\\ s.
 
     Parameters
     ----------
     root : str or path
-        ``root/train/<class>`` + ``root/test/<class>``, or ``root/<class>``.
+        ``root/train/<class>`` + ``root/test/<class>``, or ``root/<class>``, or a CSV
+        file of paths and labels (:mod:`~gluon_finetune.data.csv_labels`, its columns
+        named by ``path_col`` and ``label_col``).
     batch_size : int
         The book's 128 by default.
     size : int
@@ -120,10 +122,10 @@ def make_loaders(root, batch_size=128, size=224, num_workers=None, train_augs=No
     if check:
         report = check_folder(root, split=split, split_seed=split_seed, strict=strict,
                               workers=check_workers, quiet=quiet, val_split=val_split,
-                              val_seed=val_seed)
+                              val_seed=val_seed, path_col=path_col, label_col=label_col)
     else:
         report = scan_folder(root, split=split, split_seed=split_seed, val_split=val_split,
-                             val_seed=val_seed)
+                             val_seed=val_seed, path_col=path_col, label_col=label_col)
     train_set = FolderDataset.from_report(report, "train")
     test_set = FolderDataset.from_report(report, "test")
     if num_workers is None:
