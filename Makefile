@@ -15,18 +15,21 @@ BIN    := $(VENV)/bin
 # A separate deployment environment for the ONNX parity test: every onnxruntime
 # wheel for Python 3.11 needs numpy>=1.24, which MXNet 1.9.1 cannot import.
 DEPLOY ?= .venv-deploy
+# The MLflow tracking server the --mlflow test logs to (SQLAlchemy, Flask, ...: more than
+# the client in $(VENV) needs), apart from MXNet's pins.
+MLFLOW ?= .venv-mlflow
 
 .PHONY: demo test docs clean-venv
 
-# The three environments of `make test` are independent: set them up side by side.
-MAKEFLAGS += -j3
+# The environments of `make test` are independent: set them up side by side.
+MAKEFLAGS += -j4
 
 demo: $(VENV)/.installed-cpu
 	$(BIN)/gluon-finetune demo
 
-test: $(VENV)/.installed-test $(DEPLOY)/.installed $(VENV)/.chromium
+test: $(VENV)/.installed-test $(DEPLOY)/.installed $(MLFLOW)/.installed $(VENV)/.chromium
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup tests
 
 # The documentation site (mkdocs.yml, docs/) into site/, its reference pages regenerated
 # from the code first (scripts/gen_docs.py); --strict fails on a broken link.
@@ -59,5 +62,10 @@ $(DEPLOY)/.installed:
 	$(DEPLOY)/bin/python -m pip install -q onnxruntime numpy pillow
 	touch $@
 
+$(MLFLOW)/.installed:
+	$(PYTHON) -m venv $(MLFLOW)
+	$(MLFLOW)/bin/python -m pip install -q "mlflow==3.17.2"
+	touch $@
+
 clean-venv:
-	rm -rf $(VENV) $(DEPLOY)
+	rm -rf $(VENV) $(DEPLOY) $(MLFLOW)

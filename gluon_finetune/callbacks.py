@@ -13,6 +13,7 @@ calls each hook of every callback in list order):
 - :class:`Checkpoints` saves ``last`` (and ``best``), and ``interrupted`` on Ctrl-C;
 - :class:`History` writes ``history.jsonl``, ``history.csv`` and ``curves.png``;
 - :class:`gluon_finetune.dashboards.TensorBoard` logs it all for TensorBoard (``--tensorboard DIR``);
+- :class:`gluon_finetune.mlflow_tracking.MLflow` logs it to an MLflow store (``--mlflow [URI]``);
 - :class:`EpochLine` prints the book's line for the epoch;
 - :class:`DivergenceStop` stops a diverging run (``--no-divergence-stop``);
 - :class:`EarlyStop` ends the run when the best epoch is ``--early-stop`` epochs behind.
@@ -64,6 +65,10 @@ def standard(config, root=True, ema_params=None):
             from .dashboards import TensorBoard
 
             hooks.append(TensorBoard(config.tensorboard))  # with the files: before the line is shown
+        if config.mlflow:
+            from .mlflow_tracking import MLflow
+
+            hooks.append(MLflow(config.mlflow, log_weights=config.mlflow_weights))
         hooks += [EpochLine(), divergence, EarlyStop(best)]
     else:
         hooks.append(divergence)

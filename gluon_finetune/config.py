@@ -110,6 +110,8 @@ class TrainConfig:
     sampler: str = "random"                # "random" or "balanced" (every class equally often)
     select_metric: str = "acc"             # best checkpoint / early stop: acc, balanced_acc, macro_f1
     tensorboard: Optional[str] = None      # TensorBoard folder: DIR/<run name> (gluon_finetune.dashboards)
+    mlflow: Optional[str] = None           # MLflow tracking URI, "auto" = MLFLOW_TRACKING_URI or MLflow's default
+    mlflow_weights: bool = False           # also upload the best weights to MLflow
     strict: bool = False
     quiet: bool = False
     log_interval: Optional[int] = None     # batches between progress lines (None: every 10 s)

@@ -240,6 +240,10 @@ def _prepare(config, cluster, check_data=None):
         from .dashboards import check_available
 
         check_available()  # before a run folder is made or any epoch runs
+    if config.mlflow:
+        from .mlflow_tracking import check_available as mlflow_available
+
+        mlflow_available(config.mlflow)
     weights = imbalance.class_weights(config.class_weights, data.classes, data.report.counts["train"])
     net, source = build_net(config, data.classes, ctxs)
     lr_stages = stages.set_stage_lr_mult(net, config.lr_stage_decay)

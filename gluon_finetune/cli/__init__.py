@@ -13,8 +13,8 @@ from .. import __version__
 from ..int8_options import CALIB_MODES, DEFAULT_CALIB_IMAGES, DEFAULTS, KEEP_FLOAT, Int8Options
 
 # Order is the order shown in --help.
-COMMANDS = ["demo", "augment", "data", "train", "lr-find", "compare", "evaluate", "predict", "export",
-            "launch", "models", "doctor"]
+COMMANDS = ["demo", "augment", "data", "train", "lr-find", "compare", "evaluate", "predict", "serve",
+            "export", "launch", "models", "doctor"]
 
 DESCRIPTION = """\
 Fine-tune ImageNet-pretrained MXNet/Gluon networks on your own image folders.
@@ -30,6 +30,7 @@ Its steps, one sub-command each:
   compare   fine-tune vs train from scratch, side by side, as the book does
   evaluate  accuracy, per-class scores, confusion matrix and mistakes of a run
   predict   classify images with a trained run
+  serve     an HTTP inference service for a run (Open Inference Protocol, batching, metrics)
   export    a run as MXNet symbol + params (or ONNX) for deployment
   launch    run training on several processes or machines (MXNet's parameter server)
   models    the networks that can be fine-tuned: input size, size, ImageNet top-1

@@ -218,6 +218,14 @@ def add_training_options(p):
                         "every accuracy per epoch, the curves, training images, the confusion "
                         "matrix and the hyperparameters; `tensorboard --logdir DIR` shows them "
                         "(needs tensorboardX: pip install \"gluon-finetune[tensorboard]\")")
+    g.add_argument("--mlflow", nargs="?", const="auto", metavar="URI",
+                   help="also log to MLflow: the settings, every epoch's numbers, the run's files "
+                        "and confusion matrix, tagged with the version and the data's "
+                        "fingerprint; URI is the tracking store (default: MLFLOW_TRACKING_URI, "
+                        "else MLflow's own, ./mlflow.db) (needs MLflow: pip install "
+                        "\"gluon-finetune[mlflow]\")")
+    g.add_argument("--mlflow-weights", action=argparse.BooleanOptionalAction, default=False,
+                   help="with --mlflow: upload the best checkpoint's weights too")
     g.add_argument("--quiet", action=argparse.BooleanOptionalAction, default=False,
                    help="no progress bars or progress lines on the terminal (log.txt still "
                         "gets the lines)")
@@ -319,7 +327,8 @@ def config_from_args(args, mode="finetune", default_recipe="book"):
         strict=args.strict, val_split=args.val_split, early_stop=args.early_stop, ema=args.ema,
         divergence_stop=not args.no_divergence_stop, quiet=args.quiet,
         class_weights=args.class_weights, sampler=args.sampler, select_metric=args.select_metric,
-        tensorboard=args.tensorboard, log_interval=args.log_interval,
+        tensorboard=args.tensorboard, log_interval=args.log_interval, mlflow=args.mlflow,
+        mlflow_weights=args.mlflow_weights,
         **mix_fields(args))
 
 

@@ -16,6 +16,7 @@ the one rule for which files of a folder are images (hidden files and macOS's
 ``__MACOSX`` left out, image extensions only): training, ``evaluate`` and
 ``predict`` all list folders through it.
 """
+import hashlib
 import os
 from dataclasses import dataclass, field
 
@@ -112,6 +113,23 @@ class FolderReport:
         """Number of (readable, once checked) images in ``split``, or in both."""
         splits = [split] if split else list(self.counts)
         return sum(sum(self.counts[s].values()) for s in splits)
+
+    def fingerprint(self):
+        """A short sha1 of which images are in which split and class, with their sizes.
+
+        The same images give the same fingerprint wherever the folder lies; adding,
+        removing, moving or rewriting one changes it (``--mlflow`` tags runs with it).
+        """
+        digest = hashlib.sha1()
+        for split in sorted(self.items):
+            for path, label in self.items[split]:
+                try:
+                    size = os.path.getsize(path)
+                except OSError:
+                    size = -1
+                digest.update(("%s/%s/%s/%d\n" % (split, self.classes[label],
+                                                   os.path.basename(path), size)).encode())
+        return digest.hexdigest()[:16]
 
     def to_dict(self):
         """The report as plain data (for JSON), without the item lists."""

@@ -9,6 +9,9 @@ augmentation seed (:class:`SeededBatches`) and every worker process runs one
 thread. :class:`ShardedBatchSampler` gives a distributed worker its share of
 each global batch.
 """
+import atexit
+import gc
+import threading
 from collections import namedtuple
 
 import numpy as np
@@ -253,9 +256,39 @@ def _to_ndarray(arr):
     """A NumPy batch as an NDArray, sharing its memory when MXNet can (no copy of the batch)."""
     arr = np.ascontiguousarray(arr)
     try:
-        return nd.from_numpy(arr, zero_copy=True)
+        shared = nd.from_numpy(arr, zero_copy=True)
     except Exception:  # a dtype DLPack or MXNet does not take (e.g. bool): copy it
         return nd.array(arr, dtype=arr.dtype)
+    if not _DRAIN_AT_EXIT:
+        _DRAIN_AT_EXIT.append(atexit.register(_drain_shared_batches))
+    return shared
+
+
+#: Whether :func:`_drain_shared_batches` is registered (once, at the first shared batch).
+_DRAIN_AT_EXIT = []
+
+
+def _drain_shared_batches():
+    """Free the batches that share NumPy's memory while Python can still be called back.
+
+    A shared NDArray gives its memory back through a ctypes callback, which MXNet's
+    engine thread calls when the array is freed. A batch still alive when the
+    interpreter shuts down (a run stopped by Ctrl-C mid-epoch, its frames just
+    released) would be freed during finalization, and the callback then aborts
+    the process ("Fatal Python error: PyThreadState_Get ... finalizing", seen once
+    in the suite's Ctrl-C test: exit status -6 instead of 130). At exit, before
+    finalization, collect such batches and wait for the engine to run their callbacks,
+    for a few seconds at most (an exchange with a parameter server that died would
+    never finish, and a process that is stopping must not hang on it).
+    """
+    gc.collect()
+    waiter = threading.Thread(target=nd.waitall, daemon=True)
+    waiter.start()
+    waiter.join(DRAIN_SECONDS)
+
+
+#: The longest the exit waits for MXNet's engine (:func:`_drain_shared_batches`).
+DRAIN_SECONDS = 5.0
 
 
 class ShardedBatchSampler(gluon.data.Sampler):
