@@ -499,7 +499,8 @@ def test_bad_command_lines_are_one_error_line(run_dir, tmp_path):
             ["serve", run_dir, "--port", free_port(), "--max-batch", "0"],
             ["serve", run_dir, "--port", free_port(), "--int8", "--amp"],
             ["serve", run_dir, "--port", port],
-            ["serve", "--help"])
+            ["serve", "--help"],
+            ["serve", run_dir, "--port", free_port(), "--workers", "0"])
     finally:
         busy.close()
     assert_user_error(procs[0], "is not a run folder")
@@ -509,3 +510,65 @@ def test_bad_command_lines_are_one_error_line(run_dir, tmp_path):
     assert_user_error(procs[4], "port %s" % port, "another --port")
     assert procs[5].returncode == 0
     assert "/v2/models/NAME/infer" in procs[5].stdout and "curl" in procs[5].stdout
+    assert_user_error(procs[6], "--workers must be at least 1")
+
+
+# --------------------------------------------------------------------------- load and workers
+
+
+def test_the_load_generator_counts_what_the_server_counts(server):
+    from gluon_finetune.serve.loadgen import closed_loop
+
+    before = httpx.get(server.url + "/metrics", headers=AUTH, timeout=30).text
+    result = closed_loop(server.url, [jpeg(i) for i in range(4)], clients=4, seconds=1.5,
+                         headers=AUTH)
+    text = httpx.get(server.url + "/metrics", headers=AUTH, timeout=30).text
+    answered = metric(text, "gluon_finetune_requests_total", endpoint="/predict", status="200") \
+        - metric(before, "gluon_finetune_requests_total", endpoint="/predict", status="200")
+    assert result.errors == {} and result.answered > 0
+    assert result.answered == answered
+    rec = result.record()
+    assert 0 < rec["p50_ms"] <= rec["p95_ms"] <= rec["p99_ms"]
+    assert rec["images_per_s"] == pytest.approx(result.answered / result.seconds, rel=1e-2)
+    assert 1 <= result.mean_batch <= 4  # four clients: never more than four images waiting
+    # Wrong token: every request is counted as an error, none as answered.
+    refused = closed_loop(server.url, [jpeg()], clients=1, seconds=0.3)
+    assert refused.answered == 0 and refused.errors.get(401, 0) >= 1
+
+
+def test_workers_share_one_port_split_the_cores_and_stop_on_sigterm(run_dir, tmp_path):
+    from gluon_finetune.serve.loadgen import closed_loop
+
+    srv = Server(run_dir, tmp_path, "--workers", 2, "--no-access-log")
+    try:
+        srv.wait_ready()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:  # the second worker may still be loading
+            pids = re.findall(r"Started server process \[(\d+)\]", srv.logs()[1])
+            if len(pids) == 2:
+                break
+            time.sleep(0.2)
+        out, err = srv.logs()
+        assert "starting 2 workers (1 thread each)" in out and "loopback only" in out
+        assert "worker 1/2: serving" in out and "worker 2/2: serving" in out
+        assert len(set(pids)) == 2 and str(srv.proc.pid) not in pids
+        result = closed_loop(srv.url, [jpeg(i) for i in range(4)], clients=4, seconds=1.0)
+        assert result.errors == {} and result.answered > 0
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(timeout=90) == 0, srv.logs()
+        for pid in pids:  # the children ended with the parent (and were reaped by it)
+            with pytest.raises(ProcessLookupError):
+                os.kill(int(pid), 0)
+        assert "Traceback" not in srv.logs()[1]
+    finally:
+        srv.stop()
+
+
+def test_a_worker_that_cannot_start_stops_the_others_with_its_error(run_dir):
+    proc = subprocess.run([sys.executable, "-m", "gluon_finetune", "serve", run_dir, "--port",
+                           str(free_port()), "--workers", "2", "--ctx", "gpu99"],
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 2, proc
+    assert "error: --ctx: gpu(99) not available" in proc.stderr
+    assert "a worker ended (exit status 2)" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -70,6 +70,8 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    # The command line as given, for a command that starts copies of itself (serve --workers).
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     return run_guarded(_run_command, parser, argv, args)
 
 

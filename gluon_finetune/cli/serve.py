@@ -1,6 +1,10 @@
 """``gluon-finetune serve``: a trained run as an HTTP service (Open Inference Protocol, /predict)."""
+import argparse
+
 from . import add_int8_options, add_run_options, check_int8_args, formatter, int8_predictor
 
+#: Server processes by default (scripts/bench.py --only serve measured 1 and 2 on 2 cores).
+DEFAULT_WORKERS = 1
 #: The environment variable that can hold the token (kept out of `ps` and shell history).
 TOKEN_ENV = "GLUON_FINETUNE_TOKEN"
 
@@ -86,6 +90,14 @@ def register(sub):
                         "line is visible to other users in `ps`)" % TOKEN_ENV)
     p.add_argument("--no-access-log", action="store_true",
                    help="do not log one line per request on stderr")
+    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, metavar="N",
+                   help="server processes on the one port, each loading the run and batching "
+                        "on its own, the cores split between them unless --threads says "
+                        "(default: %(default)s; see the README's serve benchmark for when more "
+                        "help). /metrics then shows the figures of the worker that answers")
+    # A child of --workers N: serve on this inherited socket, and name yourself in the log.
+    p.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--worker-name", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -96,6 +108,7 @@ def check_args(args):
     if not 0 <= args.port <= 65535:
         raise UserError("--port must be 0 to 65535, got %d" % args.port)
     for flag, value, least in (("--max-batch", args.max_batch, 1), ("--queue", args.queue, 1),
+                               ("--workers", args.workers, 1),
                                ("--max-pixels", args.max_pixels, 1), ("--top-k", args.top_k, 1)):
         if value < least:
             raise UserError("%s must be at least %d, got %s" % (flag, least, value))
@@ -142,8 +155,6 @@ def is_loopback(sock):
 
 def run(args):
     import os
-    import signal
-    import sys
 
     from ..errors import UserError
 
@@ -155,55 +166,94 @@ def run(args):
     except ImportError as err:
         raise UserError("serve needs %s: pip install 'gluon-finetune[serve]' (Starlette, uvicorn, "
                         "prometheus_client, python-multipart)" % err.name) from None
-    from ..predict import load_run
     from ..rundir import RunDir
 
     check_args(args)
     RunDir.open(args.run)  # not a run folder: said before anything is bound or loaded
     token = args.token or os.environ.get(TOKEN_ENV) or None
-    sock = listen(args.host, args.port)
+    if args.listen_fd is not None:  # a child of --workers N: the parent bound the socket
+        import socket
+
+        sock = socket.socket(fileno=args.listen_fd)
+    else:
+        sock = listen(args.host, args.port)
     try:
-        model = load_run(args.run, checkpoint=args.checkpoint, ctx=args.ctx, amp=args.amp,
-                         weights=args.weights)
-        if model.checkpoint["weights"] == "ema":
-            print("using the EMA weights of %s (--weights raw for the raw ones)" % model.path,
-                  file=sys.stderr)
-        name = os.path.basename(model.path.rstrip(os.sep))
-        version = str(model.checkpoint.get("epoch", 0))
-        if args.int8:
-            model = int8_predictor(model, args).predictor
-        settings = Settings(max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
-                            max_pixels=args.max_pixels, top_k=args.top_k,
-                            decoders=min(4, os.cpu_count() or 1), token=token)
-        app = create_app(model, name, version, settings, max_batch=args.max_batch,
-                         max_delay_ms=args.max_delay_ms, queue_size=args.queue)
-        config = uvicorn.Config(
-            app, log_level="info", access_log=not args.no_access_log, lifespan="on",
-            # A request still running this long after SIGTERM is dropped: shutdown ends.
-            timeout_graceful_shutdown=30,
-            # uvicorn's own bound on connections and tasks (a plain-text 503 beyond): far
-            # above what the queue admits, so clients meet the queue's JSON 503 first.
-            limit_concurrency=max(128, 4 * args.queue))
-        server = uvicorn.Server(config)
-        host, port = sock.getsockname()[:2]
-        shown = "[%s]" % host if ":" in host else host
-        print("serving %s as model %r version %s (%d classes%s) on http://%s:%d/"
-              % (model.path, name, version, len(model.classes), ", INT8" if args.int8 else "",
-                 shown, port), flush=True)
-        if is_loopback(sock):
-            print("loopback only: other machines cannot connect (--host 0.0.0.0 to listen on "
-                  "every interface)", flush=True)
-        else:
-            print("listening on %s: reachable from other machines%s" % (
-                host, "" if token else "; without a token anyone who can reach it may use it "
-                                       "(--token or %s)" % TOKEN_ENV), flush=True)
-        if token:
-            print("requests need 'Authorization: Bearer <token>' (except /v2/health/*)", flush=True)
-        # uvicorn answers SIGTERM with a graceful shutdown and then raises the signal again
-        # for the handler it found; with Python's default one that would kill the process
-        # (status -15) after it had drained. An ignoring handler makes the end exit 0.
-        signal.signal(signal.SIGTERM, lambda signum, frame: None)
-        server.run(sockets=[sock])
+        if args.workers > 1:
+            return serve_workers(args, sock, token)
+        return serve_here(args, sock, token, uvicorn, Settings, create_app)
     finally:
         sock.close()
+
+
+def announce(sock, token, what):
+    """Where it listens, and who can reach it."""
+    host, port = sock.getsockname()[:2]
+    shown = "[%s]" % host if ":" in host else host
+    print("%s on http://%s:%d/" % (what, shown, port), flush=True)
+    if is_loopback(sock):
+        print("loopback only: other machines cannot connect (--host 0.0.0.0 to listen on "
+              "every interface)", flush=True)
+    else:
+        print("listening on %s: reachable from other machines%s" % (
+            host, "" if token else "; without a token anyone who can reach it may use it "
+                                   "(--token or %s)" % TOKEN_ENV), flush=True)
+    if token:
+        print("requests need 'Authorization: Bearer <token>' (except /v2/health/*)", flush=True)
+
+
+def serve_workers(args, sock, token):
+    """``--workers N``: N children on ``sock`` (see :mod:`gluon_finetune.serve.workers`)."""
+    import sys
+
+    from ..serve.workers import run_workers, thread_share
+    from ..threads import physical_cores, user_choice
+
+    threads = thread_share(args.workers, physical_cores(), args.threads or user_choice())
+    announce(sock, token, "starting %d workers (%d thread%s each) to serve %s"
+             % (args.workers, threads, "" if threads == 1 else "s", args.run))
+    return run_workers(sock, args.argv, args.workers, threads,
+                       log=lambda line: print(line, file=sys.stderr, flush=True))
+
+
+def serve_here(args, sock, token, uvicorn, Settings, create_app):
+    """Load the run and serve it on ``sock`` in this process until SIGTERM or Ctrl-C."""
+    import os
+    import signal
+    import sys
+
+    from ..predict import load_run
+
+    model = load_run(args.run, checkpoint=args.checkpoint, ctx=args.ctx, amp=args.amp,
+                     weights=args.weights)
+    if model.checkpoint["weights"] == "ema":
+        print("using the EMA weights of %s (--weights raw for the raw ones)" % model.path,
+              file=sys.stderr)
+    name = os.path.basename(model.path.rstrip(os.sep))
+    version = str(model.checkpoint.get("epoch", 0))
+    if args.int8:
+        model = int8_predictor(model, args).predictor
+    settings = Settings(max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+                        max_pixels=args.max_pixels, top_k=args.top_k,
+                        decoders=min(4, os.cpu_count() or 1), token=token)
+    app = create_app(model, name, version, settings, max_batch=args.max_batch,
+                     max_delay_ms=args.max_delay_ms, queue_size=args.queue)
+    config = uvicorn.Config(
+        app, log_level="info", access_log=not args.no_access_log, lifespan="on",
+        # A request still running this long after SIGTERM is dropped: shutdown ends.
+        timeout_graceful_shutdown=30,
+        # uvicorn's own bound on connections and tasks (a plain-text 503 beyond): far
+        # above what the queue admits, so clients meet the queue's JSON 503 first.
+        limit_concurrency=max(128, 4 * args.queue))
+    server = uvicorn.Server(config)
+    what = "serving %s as model %r version %s (%d classes%s)" % (
+        model.path, name, version, len(model.classes), ", INT8" if args.int8 else "")
+    if args.worker_name:  # the parent said where and to whom
+        print("%s: %s" % (args.worker_name, what), flush=True)
+    else:
+        announce(sock, token, what)
+    # uvicorn answers SIGTERM with a graceful shutdown and then raises the signal again
+    # for the handler it found; with Python's default one that would kill the process
+    # (status -15) after it had drained. An ignoring handler makes the end exit 0.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    server.run(sockets=[sock])
     return 0
