@@ -15,8 +15,9 @@ single timings on a shared machine swing 2-3x.
     python scripts/bench.py --quick                                # smoke run, ~1 min
     python scripts/bench.py --json > bench.jsonl                   # one JSON record per line
 
-Sections: decode, pipeline, policy_pipeline, step, infer, head, amp, int8, epoch, book_epoch (and sgemm,
-always). ``int8`` is deployment speed: inference at batch 64 and 224 px and the latency of
+Sections: decode, pipeline, policy_pipeline, step, infer, head, amp, int8, epoch, book_epoch, serve
+(and sgemm, always). ``serve`` loads a real ``gluon-finetune serve`` with 1-64 clients
+(``--serve-seconds``, ``--serve-clients``; see ``scripts/bench_serve.py``). ``int8`` is deployment speed: inference at batch 64 and 224 px and the latency of
 one picture (batch 1; median and p95 ms of the network call) for float32, float32 fused by
 oneDNN (``predict.fuse_network``), bfloat16 ``--amp`` (in a child process) and INT8
 (``quantize.quantize_network``, calibrated on 64 of the folder's training images; with the
@@ -45,6 +46,7 @@ import time
 import gluon_finetune  # noqa: F401  (before mxnet: it chooses MXNet's thread count)
 
 # isort: split
+import bench_serve  # scripts/bench_serve.py, beside this script
 import mxnet as mx
 import numpy as np
 
@@ -66,7 +68,7 @@ from gluon_finetune.data import synthetic
 from gluon_finetune.errors import UserError, first_line
 
 SECTIONS = ("decode", "pipeline", "policy_pipeline", "step", "infer", "head", "amp", "int8", "epoch",
-            "book_epoch")
+            "book_epoch", "serve")
 AMP_TAG = ", bf16 --amp"
 #: The peer's bfloat16 sections, skipped with ours on a CPU without bfloat16 instructions.
 PEER_BF16 = ("train_step_bf16", "infer_bf16")
@@ -685,6 +687,8 @@ def table(res, peer, sgemm, peer_sgemm, cpu=None):
             "peer: %s persistent workers" % (peer.find("epoch") or {}).get("config", {}).get(
                 "num_workers", "-") if peer.find("epoch") else "")
 
+    rows.extend(bench_serve.rows(res.records))
+
     lines = ["CPU: %s" % (capability.cpu_label(cpu) if cpu else "not recorded (a record older than "
                                                                   "the CPU label)"),
              "%-15s %-32s %10s %10s %8s  %s" % ("measurement", "variant", "ours img/s", "peer img/s",
@@ -734,6 +738,11 @@ def parse_args(argv=None):
                    help="book_epoch once per threads:workers pair, each in a child process "
                         "(e.g. 2:0,2:1,2:2,1:2); default: once, with this process's threads and "
                         "the default workers")
+    p.add_argument("--serve-seconds", type=float, default=10.0, metavar="SECONDS",
+                   help="serve section: how long each load level runs (default: %(default)s)")
+    p.add_argument("--serve-clients", default=",".join(map(str, bench_serve.CLIENTS)),
+                   metavar="N,...", help="serve section: concurrent clients of each load level "
+                                         "(default: %(default)s)")
     p.add_argument("--amp-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--epoch-child", type=int, metavar="WORKERS", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -741,6 +750,7 @@ def parse_args(argv=None):
     unknown = sorted(set(args.only) - set(SECTIONS))
     if unknown:
         p.error("unknown section(s) %s; choose from %s" % (", ".join(unknown), ", ".join(SECTIONS)))
+    args.serve_clients = [int(c) for c in args.serve_clients.split(",") if c.strip()]
     args.batch, args.infer_batch, args.reps_io, args.latency_n = 32, 64, 3, 50
     args.step_sizes = (224, 112, 64)  # 64 px: the offline demo's size
     if args.quick:
@@ -748,6 +758,8 @@ def parse_args(argv=None):
         args.batch, args.infer_batch, args.step_sizes = 4, 8, (64,)
         args.latency_n = 5
         args.epoch_px = 32
+        args.serve_seconds = min(args.serve_seconds, 1.0)
+        args.serve_clients = args.serve_clients[:2]
     return args
 
 
@@ -816,6 +828,10 @@ def main(argv=None):
          ",".join(["infer_bf16", "infer_int8", "infer_latency"]
                   + ([] if "infer" in args.only else ["infer"]))),
         ("book_epoch", lambda: book_epochs(res, args, root), "epoch"),
+        # Its peer is a service of its own (scripts/peer_serve_torch.py), started inside.
+        ("serve", lambda: bench_serve.bench_serve(
+            res, args, root, os.path.join(CACHE, "runs"), source_params(os.path.join(CACHE, "runs")),
+            lambda line: print(line, file=sys.stderr, flush=True)), ""),
     ]
     if not capability.has_bf16():
         # Ours refuse --amp here (no bfloat16 instructions); the peer would emulate bfloat16

@@ -108,7 +108,7 @@ def batch_totals(url, headers=None, timeout=10):
 
 
 def closed_loop(url, bodies, clients, seconds, path="/predict", content_type="image/jpeg",
-                headers=None, timeout=120):
+                headers=None, timeout=120, batch_metrics=True):
     """Post ``bodies`` (in turn) from ``clients`` threads for ``seconds``; a :class:`LoadResult`.
 
     Parameters
@@ -122,13 +122,16 @@ def closed_loop(url, bodies, clients, seconds, path="/predict", content_type="im
         No request starts after this; the ones in flight are waited for (at most ``timeout``).
     headers : dict, optional
         Extra request headers (``Authorization``).
+    batch_metrics : bool
+        Read the mean batch size from ``/metrics``; False for ``serve --workers N``,
+        whose ``/metrics`` answers for whichever worker takes the scrape.
     """
     if clients < 1 or not bodies:
         raise ValueError("need at least one client and one body")
     host, port = _address(url)
     send = {"Content-Type": content_type}
     send.update(headers or {})
-    before = batch_totals(url, headers)
+    before = batch_totals(url, headers) if batch_metrics else None
     lock = threading.Lock()
     result = LoadResult(clients, 0.0)
     start = time.perf_counter()
@@ -167,7 +170,7 @@ def closed_loop(url, bodies, clients, seconds, path="/predict", content_type="im
     for t in threads:
         t.join(seconds + timeout)
     result.seconds = time.perf_counter() - start
-    after = batch_totals(url, headers)
+    after = batch_totals(url, headers) if before else None
     if before and after and after[1] > before[1]:
         result.mean_batch = (after[0] - before[0]) / (after[1] - before[1])
     return result
