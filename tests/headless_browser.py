@@ -2,8 +2,10 @@
 
 Talks to Chromium over its DevTools protocol on a pipe (``--remote-debugging-pipe``:
 JSON messages separated by NUL bytes, commands on the child's fd 3, answers on its
-fd 4), so no Python package and no network port is needed. Used by the report test.
+fd 4), so no Python package and no network port is needed. Used by the report test and the
+serve page's test (choosing a photo in a file input).
 """
+import contextlib
 import fcntl
 import json
 import os
@@ -42,8 +44,9 @@ class PageLoad:
         self.title = None
 
 
-def load_page(url, user_data_dir, chromium=None, timeout=90):
-    """Open ``url`` in a fresh headless Chromium profile; return a :class:`PageLoad`."""
+@contextlib.contextmanager
+def browser(user_data_dir, chromium=None, timeout=90):
+    """A fresh headless Chromium profile; yields a :class:`_Session` on its DevTools pipe."""
     chromium = chromium or find_chromium()
     cmd_r, cmd_w = os.pipe()  # we write commands, Chromium reads them on its fd 3
     res_r, res_w = os.pipe()  # Chromium writes answers on its fd 4, we read them
@@ -66,7 +69,7 @@ def load_page(url, user_data_dir, chromium=None, timeout=90):
     os.close(res_w)
     session = _Session(cmd_w, res_r, time.time() + timeout)
     try:
-        return _visit(session, url)
+        yield session
     finally:
         try:
             session.call("Browser.close")
@@ -81,21 +84,67 @@ def load_page(url, user_data_dir, chromium=None, timeout=90):
             proc.wait()
 
 
-def _visit(session, url):
-    seen = PageLoad()
+def load_page(url, user_data_dir, chromium=None, timeout=90):
+    """Open ``url`` in a fresh headless Chromium profile; return a :class:`PageLoad`."""
+    with browser(user_data_dir, chromium, timeout) as session:
+        return _visit(session, url)
+
+
+def upload_and_wait(url, selector, path, until_js, read_js, user_data_dir, headers=None,
+                    timeout=90):
+    """Open ``url``, choose the file ``path`` in the file input ``selector`` (as a person
+    picking it would: the input's change event fires), wait until the JavaScript
+    ``until_js`` is true, and return ``(PageLoad, value of read_js)``.
+
+    ``headers``: sent with every request of the page (``Authorization``).
+    """
+    with browser(user_data_dir, timeout=timeout) as session:
+        seen, sid = _open(session, url, headers)
+        root = session.call("DOM.getDocument", session=sid)["root"]["nodeId"]
+        node = session.call("DOM.querySelector", {"nodeId": root, "selector": selector},
+                            session=sid)["nodeId"]
+        if not node:
+            raise AssertionError("the page has no %s" % selector)
+        session.call("DOM.setFileInputFiles", {"files": [os.path.abspath(path)], "nodeId": node},
+                     session=sid)
+        while not _evaluate(session, sid, "Boolean(%s)" % until_js):
+            if time.time() > session.deadline:
+                raise TimeoutError("the page never showed %s" % until_js)
+            time.sleep(0.1)
+        value = _evaluate(session, sid, read_js)
+        _collect(session, seen)
+        return seen, value
+
+
+def _evaluate(session, sid, expression):
+    return session.call("Runtime.evaluate", {"expression": expression, "returnByValue": True},
+                        session=sid)["result"].get("value")
+
+
+def _open(session, url, headers=None):
+    """A new tab on ``url``, loaded; ``(PageLoad, session id)``."""
     target = session.call("Target.createTarget", {"url": "about:blank"})["targetId"]
     sid = session.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-    for domain in ("Runtime", "Log", "Page", "Network"):
+    for domain in ("Runtime", "Log", "Page", "Network", "DOM"):
         session.call(domain + ".enable", session=sid)
+    if headers:
+        session.call("Network.setExtraHTTPHeaders", {"headers": dict(headers)}, session=sid)
     session.events.clear()  # about:blank's own events
     session.call("Page.navigate", {"url": url}, session=sid)
     session.wait_for("Page.loadEventFired")
-    result = session.call("Runtime.evaluate", {"expression": IMAGES_JS, "returnByValue": True},
-                          session=sid)
-    seen.images = result["result"]["value"]
-    seen.title = session.call("Runtime.evaluate", {"expression": "document.title",
-                                                   "returnByValue": True},
-                              session=sid)["result"]["value"]
+    return PageLoad(), sid
+
+
+def _visit(session, url):
+    seen, sid = _open(session, url)
+    seen.images = _evaluate(session, sid, IMAGES_JS)
+    seen.title = _evaluate(session, sid, "document.title")
+    _collect(session, seen)
+    return seen
+
+
+def _collect(session, seen):
+    """The errors and requested URLs among the events so far, into ``seen``."""
     for event in session.events:
         method, params = event.get("method"), event.get("params", {})
         if method == "Runtime.exceptionThrown":
@@ -108,7 +157,6 @@ def _visit(session, url):
                                               entry.get("url", "")))
         elif method == "Network.requestWillBeSent":
             seen.requests.append(params["request"]["url"])
-    return seen
 
 
 class _Session:

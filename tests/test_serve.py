@@ -28,6 +28,7 @@ from PIL import Image
 from gluon_finetune.launch import free_port
 
 from conftest import assert_user_error, run_cli_each
+from headless_browser import find_chromium, upload_and_wait
 
 #: One pytest process runs the whole module (`--dist loadgroup`): its server starts once.
 pytestmark = pytest.mark.xdist_group("serve")
@@ -572,3 +573,25 @@ def test_a_worker_that_cannot_start_stops_the_others_with_its_error(run_dir):
     assert "error: --ctx: gpu(99) not available" in proc.stderr
     assert "a worker ended (exit status 2)" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Debian's chromium is not installed")
+def test_the_page_classifies_a_chosen_photo_in_headless_chromium(server, expected, tmp_path):
+    model, files, answers = expected
+    seen, shown = upload_and_wait(
+        server.url + "/", "#file", files[0],
+        until_js="document.querySelector('#result .row') || document.getElementById('error')"
+                 ".textContent",
+        read_js="({names: Array.from(document.querySelectorAll('#result .name'), e => "
+                "e.textContent), error: document.getElementById('error').textContent, "
+                "time: document.getElementById('time').textContent})",
+        user_data_dir=str(tmp_path / "profile"), headers=AUTH)
+    assert shown["error"] == "", shown
+    assert shown["names"][0] == answers[0].label  # the predicted class, first
+    assert sorted(shown["names"]) == sorted(model.classes)
+    assert shown["time"].startswith("answered in "), shown
+    assert seen.errors == []
+    # The page and its one POST: nothing from elsewhere (no CDN), nothing but this server.
+    assert seen.requests and all(u.startswith((server.url, "blob:", "data:"))
+                                 for u in seen.requests), seen.requests
+    assert any(u.startswith(server.url + "/predict") for u in seen.requests), seen.requests

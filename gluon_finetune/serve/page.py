@@ -1,7 +1,8 @@
 """The page of ``GET /``: drop or choose a photo, see the top classes with bars and the time.
 
 One self-contained HTML document: its CSS and script are inline and it loads
-nothing from anywhere else (no CDN, no font), so it works on a machine without
+nothing from anywhere else (no CDN, no font; an empty inline icon, or browsers
+would ask for ``/favicon.ico``), so it works on a machine without
 internet access, and it sends the photo only to the server that served it
 (``POST /predict``, the endpoint ``curl`` uses). Class names are put in the
 page with ``textContent``, never as HTML.
@@ -14,6 +15,7 @@ _PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{name} - gluon-finetune serve</title>
+<link rel="icon" href="data:,">
 <style>
   body {{ font-family: system-ui, sans-serif; max-width: 44rem; margin: 2rem auto; padding: 0 1rem;
          color: #222; }}
