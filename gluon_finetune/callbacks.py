@@ -185,13 +185,21 @@ class Evaluate(Callback):
 
 
 def measure(net, batches, ctxs, metric="acc"):
-    """``(accuracy, predictions per class, {metric: score})`` of ``net`` on ``batches``;
-    the dict is empty for ``metric="acc"`` (accuracy is the first value)."""
+    """``(accuracy, predictions per class, {name: score})`` of ``net`` on ``batches``.
+
+    The dict holds the ``metric`` other than ``"acc"`` (accuracy is the first value),
+    and ``top5_acc`` when the network has more than five classes, as GluonCV and
+    torchvision report for every classifier (with five or fewer it would be 1).
+    """
     if metric == "acc":
-        acc, counts = accuracy(net, batches, ctxs, counts=True)
-        return acc, counts, {}
-    acc, cm = accuracy(net, batches, ctxs, confusion=True)
-    return acc, cm.sum(axis=0).tolist(), {metric: score_of(cm, metric)}
+        acc, counts, top = accuracy(net, batches, ctxs, counts=True, top_k=metrics.TOP_K)
+        extra = {}
+    else:
+        acc, cm, top = accuracy(net, batches, ctxs, confusion=True, top_k=metrics.TOP_K)
+        counts, extra = cm.sum(axis=0).tolist(), {metric: score_of(cm, metric)}
+    if top is not None:
+        extra["top%d_acc" % metrics.TOP_K] = top
+    return acc, counts, extra
 
 
 def score_of(cm, metric):

@@ -232,3 +232,38 @@ def test_cli_evaluate_user_errors(run_dir, tiny_hotdog, tmp_path):
          "unknown --tta 'six-crop'", "five-crop", "ten-crop"),
         (("evaluate", run_dir, "--data", other), "(cat, dog)", "(hotdog, not-hotdog)"),
         (("evaluate", run_dir, "--data", tmp_path / "nowhere"), "does not exist"))
+
+
+def test_history_gains_top5_accuracy_with_more_than_five_classes(tmp_path, run_dir):
+    """Seven classes: every epoch records test_top5_acc, equal to a count by hand over the
+    last checkpoint's scores; two classes (the shared run): no top-5 column."""
+    import csv
+
+    rng = np.random.RandomState(0)
+    classes = ["c%d" % i for i in range(7)]
+    for split, n in (("train", 3), ("test", 3)):
+        for c, name in enumerate(classes):
+            folder = tmp_path / "data" / split / name
+            folder.mkdir(parents=True)
+            for i in range(n):  # a class colour plus noise: learnable, not all top-1 at once
+                px = np.clip(rng.normal(36 * c, 40, (40, 40, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(px).save(folder / ("%d.png" % i))
+    out = tmp_path / "run"
+    fit(TrainConfig(data=str(tmp_path / "data"), out=str(out), mode="scratch", epochs=2, lr=0.01,
+                    batch_size=7, image_size=32, seed=0, quiet=True), log=lambda line: None)
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [sorted(k for k in h if "top5" in k) for h in history] == [["test_top5_acc"]] * 2
+    model = load_run(str(out), checkpoint="last", ctx="cpu")
+    files, labels = [], []
+    for c, name in enumerate(model.classes):
+        folder = tmp_path / "data" / "test" / name
+        files += sorted(str(p) for p in folder.iterdir())
+        labels += [c] * len(list(folder.iterdir()))
+    # Logits, not probabilities: a saturated softmax ties at 0.0, and ties rank either way.
+    logits = model.logits(mx.nd.stack(*[model.preprocess(f) for f in files]))
+    assert history[-1]["test_top5_acc"] == pytest.approx(top_k_accuracy(logits, labels, 5))
+    assert history[-1]["test_top5_acc"] >= history[-1]["test_acc"]
+    with open(out / "history.csv", newline="") as f:
+        assert "test_top5_acc" in next(csv.reader(f))
+    two = [json.loads(line) for line in open(os.path.join(run_dir, "history.jsonl"))]
+    assert not any("top5" in k for h in two for k in h)
