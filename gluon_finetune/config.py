@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from . import symbol_source
 from .errors import UserError
 
 #: ``--sampler`` choices: uniform shuffling (the book's) or every class equally often.
@@ -63,7 +64,8 @@ class TrainConfig:
     out: Optional[str] = None
     model: str = DEFAULT_MODEL
     mode: str = "finetune"                 # "finetune" or "scratch"
-    weights: Optional[str] = None          # local .params of the source net
+    weights: Optional[str] = None          # local .params of the source net, or NET-symbol.json
+    head_layer: Optional[str] = None       # a symbol source's classifier (default: found in the graph)
     model_root: Optional[str] = None       # ImageNet weights cache ($MXNET_HOME/models)
     allow_download: bool = True
     freeze_features: bool = False
@@ -123,6 +125,12 @@ class TrainConfig:
             raise UserError("mode must be 'finetune' or 'scratch', got %r" % c.mode)
         if c.lr is None:
             c.lr = FINETUNE_LR if c.mode == "finetune" else SCRATCH_LR
+        if symbol_source.is_symbol_file(c.weights):
+            # The export is the architecture: its graph, cut before the classifier.
+            c.model = symbol_source.model_name(c.weights, c.head_layer)
+        elif c.head_layer:
+            raise UserError("--head-layer names the classifier of a symbol export; it goes with "
+                            "--weights NET-symbol.json")
         if c.image_size is None:
             c.image_size = default_image_size(c.model)
         if c.sampler not in SAMPLERS:

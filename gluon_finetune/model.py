@@ -28,6 +28,7 @@ import weakref
 import mxnet as mx
 from mxnet import gluon, init
 
+from . import symbol_source
 from .config import DEFAULT_MODEL, min_image_size
 from .errors import UserError, first_line
 from .fsutil import atomic_path, read_json
@@ -60,6 +61,8 @@ def zoo_of(name):
     UserError
         When neither has it; the message lists some names that work.
     """
+    if symbol_source.is_symbol_model(name):
+        return "symbol"
     _, store = _mxnet_zoo()
     # vision.get_model keeps its name table local; the model store lists the same names.
     if name.lower() in store._model_sha1:
@@ -77,8 +80,11 @@ def zoo_network(name, classes):
     """The zoo's ``name`` architecture with ``classes`` outputs, parameters not yet initialised.
 
     This is also how a saved run is rebuilt: :meth:`load_parameters` on the
-    result with the run's ``.params`` file.
+    result with the run's ``.params`` file. A ``symbol:`` name is rebuilt from its
+    graph file (:mod:`gluon_finetune.symbol_source`).
     """
+    if symbol_source.is_symbol_model(name):
+        return symbol_source.network(name, classes)
     name = name.lower()
     if zoo_of(name) == "mxnet":
         vision, _ = _mxnet_zoo()
@@ -220,7 +226,8 @@ def load_source(name=DEFAULT_MODEL, pretrained=True, weights=None, root=None,
     weights : str, optional
         A ``.params`` file of the same architecture (any number of classes),
         or the run folder of an earlier training (its best checkpoint), e.g. a
-        source model trained here on another task.
+        source model trained here on another task. (A symbol export's ``name``
+        is ``symbol:PATH``, see :mod:`gluon_finetune.symbol_source`.)
     root : str, optional
         Model cache folder (default ``$MXNET_HOME/models``).
     allow_download : bool
@@ -239,6 +246,8 @@ def load_source(name=DEFAULT_MODEL, pretrained=True, weights=None, root=None,
         random weights.
     """
     ctx = ctx or mx.cpu()
+    if symbol_source.is_symbol_model(name):
+        return symbol_source.load_source(name, ctx)
     name = name.lower()
     if weights:
         return _load_weights_file(name, weights, ctx), {"kind": "file", "path": os.path.abspath(weights)}

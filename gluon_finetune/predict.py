@@ -23,7 +23,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from . import augment, devices, model
+from . import augment, devices, model, symbol_source
 from .augment import spec as augspec
 from .config import TrainConfig
 from .data import is_csv, list_images
@@ -463,7 +463,9 @@ def load_run(path, checkpoint="best", ctx=None, amp=False, weights="auto", fuse=
     ctx = resolve_ctx(ctx)
     if amp:
         devices.init_amp([ctx])  # before the network is built: AMP rewrites its operators
-    net = model.zoo_network(config.model, len(classes))
+    net = model.zoo_network(symbol_source.in_run(config.model, run.path)
+                            if symbol_source.is_symbol_model(config.model) else config.model,
+                            len(classes))
     try:
         net.load_parameters(params, ctx=ctx)
     except Exception as err:

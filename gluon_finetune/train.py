@@ -33,7 +33,18 @@ import mxnet as mx
 from mxnet import gluon
 
 from . import callbacks as callbacks_mod
-from . import capability, devices, imbalance, model, recipes, schedules, selection, stages, threads
+from . import (
+    capability,
+    devices,
+    imbalance,
+    model,
+    recipes,
+    schedules,
+    selection,
+    stages,
+    symbol_source,
+    threads,
+)
 from . import data as data_mod
 from . import loop as loop_mod
 from .augment import spec as augspec
@@ -119,6 +130,8 @@ def fit(config, log=print, callbacks=()):
         if weights:
             record["class_weights"] = dict(zip(data.classes, weights))
         run = RunDir.create(out, record)
+        if symbol_source.is_symbol_model(config.model):
+            symbol_source.keep_copy(config.model, run.path)  # the run rebuilds its net from it
     else:
         log = _silent
     log("training %s (%s) on %s: %d training%s and %d test images, classes %s"
@@ -287,6 +300,9 @@ def build_net(config, classes, ctxs):
 def describe_source(config, source):
     if source["kind"] == "scratch":
         return "from scratch, Xavier initialisation"
+    if source["kind"] == "symbol":
+        return "fine-tuning the features of %s (cut before %s) with %s" % (
+            source["path"], source["head_layer"], os.path.basename(source["params"]))
     if source["kind"] == "imagenet":
         return "fine-tuning ImageNet weights %s" % os.path.basename(source["path"])
     return "fine-tuning source weights %s" % source["path"]

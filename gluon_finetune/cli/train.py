@@ -97,7 +97,12 @@ def add_training_options(p):
     g.add_argument("--model", default=DEFAULTS.model,
                    help="model zoo network (mxnet.gluon.model_zoo.vision or GluonCV; default: %(default)s)")
     g.add_argument("--weights", metavar="FILE",
-                   help="source weights (.params) instead of the zoo's ImageNet weights")
+                   help="source weights (.params) instead of the zoo's ImageNet weights; or your "
+                        "own network as NET-symbol.json (with NET-0000.params beside it, as "
+                        "export writes them): its graph up to the classifier becomes the features")
+    g.add_argument("--head-layer", metavar="NAME",
+                   help="with --weights NET-symbol.json: the classifier layer to cut off (default: "
+                        "the last FullyConnected, or a 1x1 convolution before a flatten)")
     g.add_argument("--model-root", metavar="DIR", help="ImageNet weights cache (default: $MXNET_HOME/models)")
     g.add_argument("--offline", action=argparse.BooleanOptionalAction, default=False,
                    help="never download weights; fail with instructions when they are missing")
@@ -308,7 +313,7 @@ def config_from_args(args, mode="finetune", default_recipe="book"):
 
     return TrainConfig(
         data=args.data, path_col=args.path_col, label_col=args.label_col, out=args.out,
-        model=args.model, mode=mode, weights=args.weights,
+        model=args.model, mode=mode, weights=args.weights, head_layer=args.head_layer,
         model_root=args.model_root, allow_download=not args.offline,
         freeze_features=given("freeze_features", False),
         cache_features=given("cache_features", False),
