@@ -68,6 +68,15 @@ def stage_layout(net):
                % (where, type(net).__name__, len(stages), DEPTH_GROUPS))
         return stem + _by_depth([p for _, p in stages], "stage"), how
     layers = [list(c.collect_params().values()) for c in children if c.collect_params()]
+    features = getattr(net, "features", None)
+    if not layers and isinstance(features, gluon.SymbolBlock):
+        # A symbol export's graph (gluon_finetune.symbol_source): no blocks, but its
+        # parameters come in the graph's order, shallowest first.
+        layers = [[p] for p in features.collect_params().values()]
+        count = min(DEPTH_GROUPS, len(layers))
+        return _by_depth(layers, "group"), (
+            "the graph of a symbol export has no stages, so its %d parameters were cut in graph "
+            "order into %d groups of about equal size" % (len(layers), count))
     how = ("the %s of %s have no stages, so its %d parameter layers were cut by depth into %d "
            "groups of about equal size" % (where, type(net).__name__, len(layers),
                                            min(DEPTH_GROUPS, len(layers))))

@@ -37,7 +37,9 @@ from gluon_finetune.train import NonFiniteLoss, fit  # noqa: E402
 #: The real kit (read its README): photos and converted ImageNet weights, never committed.
 KIT = os.path.join(os.path.dirname(ROOT), "shared", "real")
 KIT_WEIGHTS = {"mobilenet0.75": "mobilenet0.75-tflite-imagenet.params",
-               "mobilenetv2_1.0": "mobilenetv2_1.0-tflite-imagenet.params"}
+               "mobilenetv2_1.0": "mobilenetv2_1.0-tflite-imagenet.params",
+               # a symbol + params export, not a zoo network: --weights NET-symbol.json
+               "efficientnet_lite0": "efficientnet_lite0-imagenet-symbol.json"}
 #: Recipes by name: extra `train` options ("head" is what `train` does with none).
 RECIPES = {
     "book": "--recipe book",
@@ -50,7 +52,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="image folder with train/ and test/ (default: the kit's "
                                   "hymenoptera when ../shared/real exists)")
-    p.add_argument("--networks", default=",".join(KIT_WEIGHTS), help="comma-separated zoo names")
+    p.add_argument("--networks", default=",".join(list(KIT_WEIGHTS)[:2]),
+                   help="comma-separated zoo names, or efficientnet_lite0 (the kit's symbol export)")
     p.add_argument("--weights", action="append", default=[], metavar="NETWORK=FILE",
                    help="source weights of a network (default: the kit's, else the zoo's ImageNet)")
     p.add_argument("--recipes", default="book,fast,head", help="comma-separated recipe names")
@@ -127,8 +130,9 @@ def main(argv=None):
                          % (recipe, ", ".join(recipes)))
             for seed in [int(s) for s in args.seeds.split(",")]:
                 out = os.path.join(args.out, "%s-%s-%d" % (network, recipe, seed))
-                argv = ["train", "--data", data, "--model", network, "--seed", str(seed),
-                        "--out", out, "--quiet"]
+                argv = ["train", "--data", data, "--seed", str(seed), "--out", out, "--quiet"]
+                if not weights.get(network, "").endswith(".json"):  # an export is its own model
+                    argv += ["--model", network]
                 if network in weights:
                     argv += ["--weights", weights[network]]
                 argv += shlex.split(recipes[recipe]) + shlex.split(args.options)

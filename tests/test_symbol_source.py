@@ -112,3 +112,14 @@ def test_bad_symbol_sources_are_one_error_line(own_export, run_dir, tiny_hotdog,
         (["train"] + common + [tmp_path / "f", "--weights", tmp_path / "gone-symbol.json"],
          "no such file"))
     assert not any((tmp_path / name).exists() for name in "abcdef")  # nothing half-made
+
+
+def test_recipe_fast_cuts_the_graph_into_groups_by_depth(own_export):
+    from gluon_finetune.stages import DEPTH_GROUPS, stage_layout
+
+    net = model.zoo_network(symbol_source.model_name(own_export), 2)
+    groups, how = stage_layout(net)
+    assert [name for name, _ in groups] == ["group%d" % (i + 1) for i in range(DEPTH_GROUPS)]
+    params = [p for _, ps in groups for p in ps]
+    assert params == list(net.features.collect_params().values())  # all of them, in graph order
+    assert "graph" in how and "%d parameters" % len(params) in how
