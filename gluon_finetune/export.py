@@ -40,6 +40,7 @@ import warnings
 
 import numpy as np
 
+from . import symbol_source
 from .errors import UserError, first_line
 from .fsutil import claim_folder, write_json
 from .int8_options import Int8Options
@@ -210,7 +211,7 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weig
         from .quantize import quantize_run
 
         quantized = quantize_run(model, int8, log=log)
-    name = name or model.config.model + ("-int8" if quantize else "")
+    name = name or symbol_source.short_name(model.config.model) + ("-int8" if quantize else "")
     if not name or os.sep in name or name.startswith("."):
         raise UserError("--name %r is not a plain file name" % (name,))
     out = os.path.abspath(out or os.path.join(model.path, "export"))

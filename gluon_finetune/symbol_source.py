@@ -52,6 +52,17 @@ def parse(name):
     return path, layer or None
 
 
+def short_name(name):
+    """A name for files and titles: a symbol export's own (``NET`` of ``NET-symbol.json``),
+    else ``name`` itself."""
+    if not is_symbol_model(name):
+        return name
+    base = os.path.basename(parse(name)[0])
+    if base == RUN_COPY:  # the run's copy: the name is the run folder's
+        base = os.path.basename(os.path.dirname(parse(name)[0])) + "-symbol.json"
+    return re.sub(r"(-symbol)?\.json$", "", base, flags=re.I)
+
+
 def params_beside(symbol_path):
     """The ``NET-NNNN.params`` of ``NET-symbol.json`` (the highest epoch when several)."""
     stem = re.sub(r"-symbol\.json$", "", symbol_path, flags=re.I)

@@ -88,6 +88,10 @@ def test_fine_tuning_an_export_on_the_command_line_and_predicting_after_it_moves
     predicted = run_cli("predict", moved, os.path.join(tiny_hotdog, "test"))
     assert predicted.returncode == 0, predicted.stderr
     assert len([line for line in predicted.stdout.splitlines() if "hotdog" in line]) == 16
+    # INT8 export of such a run: named after the export the network came from.
+    exported = run_cli("export", moved, "--quantize", "int8", "--out", tmp_path / "deploy")
+    assert exported.returncode == 0, exported.stderr
+    assert (tmp_path / "deploy" / "resnet18_v2-int8-symbol.json").is_file()
 
 
 def test_bad_symbol_sources_are_one_error_line(own_export, run_dir, tiny_hotdog, tmp_path):
