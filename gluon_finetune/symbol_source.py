@@ -46,10 +46,10 @@ def model_name(symbol_path, head_layer=None):
 def parse(name):
     """``(symbol path, head layer or None)`` of a ``symbol:`` model name."""
     rest = name[len(PREFIX):]
-    if "@" not in os.path.basename(rest):  # an "@" in a folder name is part of the path
-        return rest, None
-    path, layer = rest.rsplit("@", 1)
-    return path, layer or None
+    path, sep, layer = rest.rpartition("@")
+    if sep and path.lower().endswith(".json"):
+        return path, layer or None
+    return rest, None  # no head layer named; an "@" elsewhere is part of the path
 
 
 def short_name(name):

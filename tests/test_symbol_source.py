@@ -127,3 +127,13 @@ def test_recipe_fast_cuts_the_graph_into_groups_by_depth(own_export):
     params = [p for _, ps in groups for p in ps]
     assert params == list(net.features.collect_params().values())  # all of them, in graph order
     assert "graph" in how and "%d parameters" % len(params) in how
+
+
+def test_model_names_keep_paths_with_at_signs_and_the_head_layer():
+    name = symbol_source.model_name("/data/me@work/my@net-symbol.json", "pool1_fwd")
+    assert symbol_source.parse(name) == ("/data/me@work/my@net-symbol.json", "pool1_fwd")
+    plain = symbol_source.model_name("/data/me@work/my@net-symbol.json")
+    assert symbol_source.parse(plain) == ("/data/me@work/my@net-symbol.json", None)
+    assert symbol_source.short_name(plain) == "my@net"
+    assert symbol_source.short_name("resnet18_v2") == "resnet18_v2"
+
