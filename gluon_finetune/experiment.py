@@ -7,6 +7,7 @@ import dataclasses
 import os
 import random
 
+from . import symbol_source
 from .fsutil import write_json
 from .plots import training_curves
 from .train import fit
@@ -50,7 +51,7 @@ def compare(config, scratch_lr=None, log=print):
         results[mode] = fit(run_config, log=log)
     histories = {"fine-tune": results["finetune"].history, "scratch": results["scratch"].history}
     training_curves(histories, os.path.join(out, "compare.png"),
-                    title="fine-tuning vs training from scratch (%s)" % config.model)
+                    title="fine-tuning vs training from scratch (%s)" % symbol_source.short_name(config.model))
     summary = {mode: summarize(r) for mode, r in results.items()}
     write_json(os.path.join(out, "compare.json"), summary)
     for line in table(summary):

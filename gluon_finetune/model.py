@@ -439,7 +439,10 @@ def finetune_net(source, classes, name=DEFAULT_MODEL, head_lr_mult=10.0, freeze=
 def scratch_net(classes, name=DEFAULT_MODEL, ctx=None):
     """The book's baseline: the same architecture, Xavier everywhere, nothing pretrained."""
     net = zoo_network(name, classes=classes)
-    net.initialize(init.Xavier(), ctx=ctx or mx.cpu())
+    if symbol_source.is_symbol_model(name):
+        symbol_source.initialize_scratch(net, ctx or mx.cpu())
+    else:
+        net.initialize(init.Xavier(), ctx=ctx or mx.cpu())
     fix_input_norm(net)
     return net
 

@@ -188,6 +188,25 @@ def network(name, classes):
     return symbol_net_class()(symbol, classes)
 
 
+def initialize_scratch(net, ctx):
+    """Random weights for training ``net`` from scratch: Xavier for weights, and what a
+    layer starts from otherwise (BatchNorm's scale and variance 1, shifts and means 0).
+
+    A graph's parameters carry no layer types, so Gluon's block-level initialisation
+    would apply Xavier to BatchNorm's vectors too; the names say which is which.
+    """
+    from mxnet import init
+
+    for name, param in net.collect_params().items():
+        if name.endswith(("gamma", "running_var", "moving_var")):
+            param.initialize(init.One(), ctx=ctx)
+        elif name.endswith(("beta", "bias", "running_mean", "moving_mean")):
+            param.initialize(init.Zero(), ctx=ctx)
+        else:
+            param.initialize(init.Xavier(), ctx=ctx)
+    return net
+
+
 def load_source(name, ctx):
     """The source network of ``name`` with its export's weights in ``features``:
     ``(SymbolNet, info)``; its own 1-class head is never used."""

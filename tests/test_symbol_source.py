@@ -137,3 +137,18 @@ def test_model_names_keep_paths_with_at_signs_and_the_head_layer():
     assert symbol_source.short_name(plain) == "my@net"
     assert symbol_source.short_name("resnet18_v2") == "resnet18_v2"
 
+
+def test_from_scratch_a_graph_starts_as_its_layers_would(own_export):
+    net = model.scratch_net(3, symbol_source.model_name(own_export))
+    out = net(mx.nd.zeros((2, 3, 32, 32)))
+    assert out.shape == (2, 3)
+    params = net.collect_params()
+    for name, param in params.items():
+        values = param.data().asnumpy()
+        if name.endswith(("gamma", "running_var")):
+            assert (values == 1).all(), name
+        elif name.endswith(("beta", "bias", "running_mean")):
+            assert (values == 0).all(), name
+        else:
+            assert values.std() > 0, name  # Xavier: random, not a constant
+

@@ -56,6 +56,7 @@ def run(args):
     from ..fsutil import write_json
     from ..lrfind import find_for_config, plot
     from ..rundir import default_run_path
+    from ..symbol_source import short_name
 
     if not 0 < args.start < args.end:
         raise UserError("--start and --end must satisfy 0 < start < end, got %g and %g" % (args.start, args.end))
@@ -68,7 +69,7 @@ def run(args):
         raise UserError("--out %s is a folder; give a .png file name" % out)
     config = dataclasses.replace(config_from_args(args, default_recipe=TRAIN_DEFAULT), out=None)
     result = find_for_config(config, start=args.start, end=args.end, steps=args.steps)
-    plot(result, out, title="lr-find: %s on %s" % (config.model, os.path.basename(os.path.normpath(
+    plot(result, out, title="lr-find: %s on %s" % (short_name(config.model), os.path.basename(os.path.normpath(
         config.data))))
     write_json(os.path.splitext(out)[0] + ".json", dict(result.to_dict(), config=config.to_dict()))
     if result.stopped:
