@@ -566,9 +566,15 @@ def test_workers_share_one_port_split_the_cores_and_stop_on_sigterm(run_dir, tmp
 
 
 def test_a_worker_that_cannot_start_stops_the_others_with_its_error(run_dir):
+    # A thread count from the environment is the user's: the workers inherit it as it is.
+    from gluon_finetune.threads import AUTO_MARKER
+
+    env = {k: v for k, v in os.environ.items() if k != AUTO_MARKER}
+    env["OMP_NUM_THREADS"] = "1"
     proc = subprocess.run([sys.executable, "-m", "gluon_finetune", "serve", run_dir, "--port",
                            str(free_port()), "--workers", "2", "--ctx", "gpu99"],
-                          capture_output=True, text=True, timeout=240)
+                          capture_output=True, text=True, timeout=240, env=env)
+    assert "starting 2 workers (OMP_NUM_THREADS=1)" in proc.stdout, proc
     assert proc.returncode == 2, proc
     assert "error: --ctx: gpu(99) not available" in proc.stderr
     assert "a worker ended (exit status 2)" in proc.stderr

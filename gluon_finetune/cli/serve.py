@@ -93,7 +93,7 @@ def register(sub):
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, metavar="N",
                    help="server processes on the one port, each loading the run and batching "
                         "on its own, the cores split between them unless --threads says "
-                        "(default: %(default)s; see the README's serve benchmark for when more "
+                        "(default: %(default)s; the serving guide's benchmark says when more "
                         "help). /metrics then shows the figures of the worker that answers")
     # A child of --workers N: serve on this inherited socket, and name yourself in the log.
     p.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
@@ -206,11 +206,10 @@ def serve_workers(args, sock, token):
     import sys
 
     from ..serve.workers import run_workers, thread_share
-    from ..threads import physical_cores, user_choice
 
-    threads = thread_share(args.workers, physical_cores(), args.threads or user_choice())
-    announce(sock, token, "starting %d workers (%d thread%s each) to serve %s"
-             % (args.workers, threads, "" if threads == 1 else "s", args.run))
+    threads, how = thread_share(args.workers, args.threads)
+    each = how if threads is None else "%d thread%s each" % (threads, "" if threads == 1 else "s")
+    announce(sock, token, "starting %d workers (%s) to serve %s" % (args.workers, each, args.run))
     return run_workers(sock, args.argv, args.workers, threads,
                        log=lambda line: print(line, file=sys.stderr, flush=True))
 

@@ -33,9 +33,22 @@ def child_command(argv, fd, index, workers, python=None):
                "--worker-name", "worker %d/%d" % (index + 1, workers)])
 
 
-def thread_share(workers, cores, chosen=None):
-    """Threads per child: the user's choice, else an equal share of the cores (at least 1)."""
-    return chosen if chosen else max(1, cores // workers)
+def thread_share(workers, threads_option=None):
+    """``(threads per child or None, how it was chosen)``.
+
+    ``--threads N`` gives each child N; a thread count the user set in the environment
+    (``OMP_NUM_THREADS`` and its kin, :func:`gluon_finetune.threads.user_choice`) is
+    left for the children to inherit (None); otherwise each gets an equal share of the
+    physical cores, at least one, as ``launch`` gives its workers.
+    """
+    from ..threads import physical_cores, user_choice
+
+    if threads_option:
+        return threads_option, "--threads"
+    chosen = user_choice()
+    if chosen is not None:
+        return None, "%s=%s" % chosen
+    return max(1, physical_cores() // workers), "a share of the cores"
 
 
 def run_workers(sock, argv, workers, threads, log=print):
@@ -47,11 +60,11 @@ def run_workers(sock, argv, workers, threads, log=print):
         The bound, listening socket the children inherit.
     argv : list of str
         The parent's command line after the program name (``["serve", RUN, ...]``).
-    threads : int
-        ``OMP_NUM_THREADS`` of each child.
+    threads : int or None
+        ``OMP_NUM_THREADS`` of each child (None: the environment's, unchanged).
     """
     fd = sock.fileno()
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env = dict(os.environ, **({} if threads is None else {"OMP_NUM_THREADS": str(threads)}))
     stop = {"signum": None}
 
     def on_signal(signum, frame):
