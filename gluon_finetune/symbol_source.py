@@ -101,43 +101,43 @@ def _is_1x1(node):
 DENSE_OPS = ("FullyConnected", "_linalg_gemm2", "linalg_gemm2", "dot")
 
 
-def head_candidates(nodes):
-    """Layers that could be the classifier: every dense layer (:data:`DENSE_OPS`) and every
-    1x1 ``Convolution`` whose output a ``Flatten`` (or ``Reshape``) takes, in graph order."""
+def _candidates(nodes):
     flattened = {n["inputs"][0][0] for n in nodes
                  if n["op"] in ("Flatten", "flatten", "Reshape", "reshape") and n["inputs"]}
-    return [n["name"] for i, n in enumerate(nodes)
+    return [i for i, n in enumerate(nodes)
             if n["op"] in DENSE_OPS or (n["op"] == "Convolution" and _is_1x1(n) and i in flattened)]
 
 
+def head_candidates(nodes):
+    """Layers that could be the classifier: every dense layer (:data:`DENSE_OPS`) and every
+    1x1 ``Convolution`` whose output a ``Flatten`` (or ``Reshape``) takes, in graph order."""
+    return [nodes[i]["name"] for i in _candidates(nodes)]
+
+
 def find_head(nodes, head_layer=None, where="the graph"):
-    """``(the classifier's node name, the name of the output its input is)``."""
-    candidates = head_candidates(nodes)
-    listed = ", ".join(candidates[-8:]) if candidates else "none"
+    """``(the classifier's node name, (the node its input comes from, that output's index))``."""
+    candidates = _candidates(nodes)
+    listed = ", ".join(nodes[i]["name"] for i in candidates[-8:]) if candidates else "none"
     if head_layer:
         names = {n["name"]: i for i, n in enumerate(nodes)}
         index = names.get(head_layer, names.get(head_layer + "_fwd"))
         if index is None or nodes[index]["op"] == "null":
             raise UserError("--head-layer %s: %s has no such layer; the candidates are %s"
                             % (head_layer, where, listed))
-    else:
-        fcs = [c for c in candidates if _op(nodes, c) in DENSE_OPS]
-        if not candidates:
-            raise UserError("cannot find the classifier of %s: it has no FullyConnected layer and no "
-                            "1x1 convolution before a flatten; name the layer whose input are the "
-                            "features with --head-layer NAME (one of its %d layers)"
-                            % (where, sum(n["op"] != "null" for n in nodes)))
-        index = [n["name"] for n in nodes].index((fcs or candidates)[-1])
+    elif not candidates:
+        raise UserError("cannot find the classifier of %s: it has no FullyConnected layer and no "
+                        "1x1 convolution before a flatten; name the layer whose input is the "
+                        "features with --head-layer NAME (one of its %d layers)"
+                        % (where, sum(n["op"] != "null" for n in nodes)))
+    else:  # the last dense layer; a 1x1 convolution only where there is none
+        dense = [i for i in candidates if nodes[i]["op"] in DENSE_OPS]
+        index = (dense or candidates)[-1]
     source_index, output_index = nodes[index]["inputs"][0][:2]
     source = nodes[source_index]
     if source["op"] == "null":
         raise UserError("--head-layer %s takes the network's input directly: nothing would be left "
                         "of the features; the candidates are %s" % (nodes[index]["name"], listed))
     return nodes[index]["name"], (source["name"], output_index)
-
-
-def _op(nodes, name):
-    return next(n["op"] for n in nodes if n["name"] == name)
 
 
 def feature_symbol(symbol_path, head_layer=None):
@@ -183,9 +183,14 @@ def symbol_net_class():
 
 def network(name, classes):
     """The network of model name ``name`` with ``classes`` outputs, parameters not loaded."""
+    return _network(name, classes)[0]
+
+
+def _network(name, classes):
+    """``(network, the name of the classifier layer cut off)``."""
     path, head_layer = parse(name)
-    symbol, _ = feature_symbol(path, head_layer)
-    return symbol_net_class()(symbol, classes)
+    symbol, head = feature_symbol(path, head_layer)
+    return symbol_net_class()(symbol, classes), head
 
 
 def initialize_scratch(net, ctx):
@@ -212,8 +217,8 @@ def load_source(name, ctx):
     ``(SymbolNet, info)``; its own 1-class head is never used."""
     import mxnet as mx
 
-    path, head_layer = parse(name)
-    net = network(name, 1)  # the graph first: a file that is no graph is said as such
+    path, _ = parse(name)
+    net, head = _network(name, 1)  # the graph first: a file that is no graph is said as such
     params = params_beside(path)
     try:
         net.features.collect_params().load(params, ctx=ctx, ignore_extra=True,
@@ -221,7 +226,6 @@ def load_source(name, ctx):
     except (mx.base.MXNetError, AssertionError, ValueError) as err:
         raise UserError("--weights %s: %s does not hold the weights of its features: %s"
                         % (path, params, first_line(err))) from None
-    head = feature_symbol(path, head_layer)[1]
     return net, {"kind": "symbol", "path": path, "params": params, "head_layer": head}
 
 

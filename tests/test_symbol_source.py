@@ -103,6 +103,12 @@ def test_bad_symbol_sources_are_one_error_line(own_export, run_dir, tiny_hotdog,
     mx.nd.save(str(tmp_path / "headless-0000.params"), {})
     not_json = tmp_path / "text-symbol.json"
     not_json.write_text("not a graph")
+    empty = tmp_path / "empty-symbol.json"  # a graph whose params file holds nothing
+    shutil.copyfile(own_export, empty)
+    mx.nd.save(str(tmp_path / "empty-0000.params"), {})
+    # resnet18_v2's input BatchNorm takes the data itself: cutting there leaves no features.
+    nodes = json.loads(open(own_export).read())["nodes"]
+    first = next(n["name"] for n in nodes if n["op"] != "null")
     common = ["--data", tiny_hotdog, "--epochs", "1", "--image-size", "32", "--out"]
     assert_user_errors(
         (["train"] + common + [tmp_path / "a", "--weights", lonely], "lonely-0000.params"),
@@ -114,8 +120,12 @@ def test_bad_symbol_sources_are_one_error_line(own_export, run_dir, tiny_hotdog,
         (["train"] + common + [tmp_path / "e", "--head-layer", "fc"], "--head-layer",
          "NET-symbol.json"),
         (["train"] + common + [tmp_path / "f", "--weights", tmp_path / "gone-symbol.json"],
-         "no such file"))
-    assert not any((tmp_path / name).exists() for name in "abcdef")  # nothing half-made
+         "no such file"),
+        (["train"] + common + [tmp_path / "g", "--weights", empty],
+         "empty-0000.params does not hold the weights of its features"),
+        (["train"] + common + [tmp_path / "h", "--weights", own_export, "--head-layer", first],
+         "takes the network's input directly"))
+    assert not any((tmp_path / name).exists() for name in "abcdefgh")  # nothing half-made
 
 
 def test_recipe_fast_cuts_the_graph_into_groups_by_depth(own_export):
