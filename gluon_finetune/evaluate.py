@@ -257,6 +257,9 @@ def evaluation_items(data, run_classes, run_config=None, path_col=None, label_co
     - ``data/<class>/`` that is the run's own single-folder dataset: the images
       the run held out for testing (its ``--split``, same seed);
     - any other ``data/<class>/``: every image;
+    - a RecordIO file ``NAME.rec``: the records of ``NAME-test.rec`` when it is
+      beside it, the run's held-out records when it is the run's own data,
+      every record otherwise;
     - a CSV file (:mod:`gluon_finetune.data.csv_labels`): its ``test`` rows when
       it has a split column, the run's held-out rows when it is the run's own
       CSV without one, every row otherwise. Its columns are ``path_col`` and
@@ -276,6 +279,8 @@ def evaluation_items(data, run_classes, run_config=None, path_col=None, label_co
     split = run_config.split if same else None
     if data_mod.is_csv(data):
         return _csv_items(data, run_classes, run_config, same, path_col, label_col)
+    if data_mod.is_rec(data):
+        return _rec_items(data, run_classes, run_config, same)
     layout = data_mod.find_layout(data)
     if layout == data_mod.SINGLE and not same:
         # Every image counts, and a class may have few or none: no split, no minimum.
@@ -314,6 +319,19 @@ def _csv_items(data, run_classes, run_config, same, path_col, label_col):
     _check_classes(data, classes, run_classes)
     items = [(full, run_classes.index(label)) for _, full, label, _ in rows]
     return items, "%s, every image (%d)" % (data, len(items))
+
+
+def _rec_items(data, run_classes, run_config, same):
+    """:func:`evaluation_items` of a RecordIO file (:mod:`gluon_finetune.data.recordio`)."""
+    report = data_mod.scan_folder(data, split=run_config.split if same else None)
+    _check_classes(data, report.classes, run_classes)
+    if report.layout == data_mod.REC_SPLITS or same:
+        items = report.items["test"]
+        where = (os.path.basename(data_mod.rec_sibling(data, "test"))
+                 if report.layout == data_mod.REC_SPLITS else "held out by the run")
+        return items, "%s, its %d test records (%s)" % (data, len(items), where)
+    items = sorted((i for s in report.items.values() for i in s), key=lambda i: (i[1], i[0]))
+    return items, "%s, every record (%d)" % (data, len(items))
 
 
 def _check_classes(data, classes, run_classes):

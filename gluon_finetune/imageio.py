@@ -19,6 +19,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from . import recfile
 from .errors import UserError
 
 #: File name endings treated as images (compared case-insensitively).
@@ -71,8 +72,16 @@ def read_image(path):
     """Read an image file as an RGB ``uint8`` NumPy array (H, W, 3).
 
     Grayscale, RGBA (composited on white), palette, 16-bit and CMYK files are
-    all returned as 3-channel 8-bit RGB.
+    all returned as 3-channel 8-bit RGB. A path inside a ``.rec``
+    (``pets.rec/cat/001.jpg``) reads that record (:mod:`gluon_finetune.recfile`).
     """
+    if ".rec" in str(path).lower():
+        where = recfile.split_member(path)
+        if where is not None:
+            try:
+                return decode_image(recfile.read_member(path), name=str(path))
+            except recfile.RecordError as err:
+                raise ImageReadError(str(err)) from None
     try:
         with open(path, "rb") as f:
             data = f.read()

@@ -23,10 +23,10 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from . import augment, devices, model, symbol_source
+from . import augment, devices, model, recfile, symbol_source
 from .augment import spec as augspec
 from .config import TrainConfig
-from .data import is_csv, list_images
+from .data import is_csv, is_rec, list_images
 from .errors import UserError, first_line
 from .imageio import IMAGE_EXTENSIONS, ImageReadError, read_image
 from .rundir import RunDir
@@ -172,7 +172,8 @@ def image_files(inputs, path_col=None):
     none, or one that cannot be listed, becomes one entry with an error. A path
     given by name is always kept, image extension or not, so that a mistake in
     it is reported rather than skipped. A CSV file contributes the images of its
-    ``path_col`` column (:mod:`gluon_finetune.data.csv_labels`; default ``path``).
+    ``path_col`` column (:mod:`gluon_finetune.data.csv_labels`; default ``path``),
+    a RecordIO file ``NAME.rec`` every record, named ``NAME.rec/<its .lst path>``.
     """
     out = []
     for item in inputs:
@@ -181,6 +182,9 @@ def image_files(inputs, path_col=None):
             from .data.csv_labels import read_rows
 
             out.extend((full, None) for _, full, _, _ in read_rows(path, path_col, labelled=False))
+        elif is_rec(path) and os.path.isfile(path):
+            index = recfile.load_index(path)
+            out.extend((index.member(i), None) for i in range(len(index)))
         elif os.path.isdir(path):
             try:
                 found = list_images(path, recursive=True)

@@ -24,7 +24,7 @@ The book's hotdog experiment in one command, offline, with an HTML report:
 
 Its steps, one sub-command each:
   augment   preview mxnet.image augmentations on a picture (PNG grid)
-  data      get, check, show or generate image folders
+  data      get, check, show, generate or pack image folders
   train     fine-tune a pretrained network on a folder (or train it from scratch)
   lr-find   sweep the learning rate on a few batches: a plot and a suggested --lr
   compare   fine-tune vs train from scratch, side by side, as the book does

@@ -20,6 +20,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
+from .. import recfile
 from ..errors import UserError
 from ..fsutil import display_path as _display
 from ..imageio import IMAGE_EXTENSIONS, is_image_file
@@ -28,7 +29,7 @@ from .split import carve_validation, check_fraction, find_val_folder, hold_out
 
 __all__ = [
     "IMAGE_EXTENSIONS", "DEFAULT_SPLIT", "TRAIN_TEST", "SINGLE", "DataWarning", "BadFile",
-    "FolderReport", "find_layout", "is_csv", "scan_folder", "split_files", "list_classes", "list_images",
+    "FolderReport", "find_layout", "is_csv", "is_rec", "scan_folder", "split_files", "list_classes", "list_images",
     "is_hidden",
 ]
 
@@ -40,6 +41,8 @@ TRAIN_TEST = "train/test"
 SINGLE = "single folder"
 CSV_SPLITS = "csv with splits"
 CSV_SINGLE = "csv"
+REC_SPLITS = "recordio with a test file"
+REC_SINGLE = "recordio"
 
 _MAX_LISTED = 10
 _NOT_IMAGE = "not an image extension"
@@ -124,7 +127,7 @@ class FolderReport:
         for split in sorted(self.items):
             for path, label in self.items[split]:
                 try:
-                    size = os.path.getsize(path)
+                    size = recfile.member_size(path) or os.path.getsize(path)
                 except OSError:
                     size = -1
                 digest.update(("%s/%s/%s/%d\n" % (split, self.classes[label],
@@ -157,6 +160,12 @@ class FolderReport:
             where = "a CSV file with a split column"
         elif self.layout == CSV_SINGLE:
             where = "a CSV file, %g%% of each class held out for test (seed %s)" % (
+                100 * self.split, self.split_seed)
+        elif self.layout == REC_SPLITS:
+            where = "RecordIO, test records in %s" % _display(os.path.basename(
+                rec_sibling(self.root, "test")))
+        elif self.layout == REC_SINGLE:
+            where = "RecordIO, %g%% of each class held out for test (seed %s)" % (
                 100 * self.split, self.split_seed)
         else:
             where = "one folder per class, %g%% of each class held out for test (seed %s)" % (
@@ -202,7 +211,7 @@ class FolderReport:
         return "\n".join(lines)
 
     def _rel(self, path):
-        base = os.path.dirname(self.root) if is_csv(self.root) else self.root
+        base = os.path.dirname(self.root) if is_csv(self.root) or is_rec(self.root) else self.root
         try:
             return _display(os.path.relpath(path, base))
         except ValueError:  # another drive on Windows
@@ -271,6 +280,16 @@ def is_csv(path):
     return str(path).lower().endswith(".csv") and not os.path.isdir(str(path))
 
 
+def is_rec(path):
+    """Whether ``--data path`` names a RecordIO file (``NAME.rec``, see :mod:`gluon_finetune.recfile`)."""
+    return recfile.is_record_file(path)
+
+
+def rec_sibling(rec, split):
+    """``NAME-test.rec`` (or ``-val``) beside ``NAME.rec``: where ``data pack`` writes that split."""
+    return str(rec)[:-len(".rec")] + "-%s.rec" % split
+
+
 def scan_folder(root, split=None, split_seed=0, val_split=None, val_seed=0, path_col=None,
                 label_col=None):
     """List the classes and image files of ``root`` without decoding them.
@@ -280,7 +299,9 @@ def scan_folder(root, split=None, split_seed=0, val_split=None, val_seed=0, path
     root : str or path
         ``root/train/<class>/*`` + ``root/test/<class>/*``, or ``root/<class>/*``,
         or a CSV file of paths and labels (:mod:`gluon_finetune.data.csv_labels`;
-        ``path_col`` and ``label_col`` name its columns).
+        ``path_col`` and ``label_col`` name its columns), or a RecordIO file
+        ``NAME.rec`` (with ``NAME-test.rec`` and ``NAME-val.rec`` beside it when
+        ``data pack`` wrote them; :mod:`gluon_finetune.data.recordio`).
     split : float, optional
         Fraction of each class held out for testing in the single-folder layout
         (default :data:`DEFAULT_SPLIT`). Ignored, with a warning in the report,
@@ -310,6 +331,9 @@ def scan_folder(root, split=None, split_seed=0, val_split=None, val_seed=0, path
     if is_csv(root):
         return _scan_csv(root, split=split, split_seed=split_seed, val_split=val_split,
                         val_seed=val_seed, path_col=path_col, label_col=label_col)
+    if is_rec(root):
+        return _scan_rec(root, split=split, split_seed=split_seed, val_split=val_split,
+                         val_seed=val_seed)
     layout = find_layout(root)
     ignored, notes = [], []
     val_folder = find_val_folder(root) if layout == TRAIN_TEST else None
@@ -425,6 +449,49 @@ def _scan_csv(path, split=None, split_seed=0, val_split=None, val_seed=0, path_c
     train, test = split_files(files, split, split_seed)
     return _finish_report(path, CSV_SINGLE, classes, train, test, None, None, [], notes, split,
                          split_seed, val_split, val_seed, check_empty=False)
+
+
+def _scan_rec(path, split=None, split_seed=0, val_split=None, val_seed=0):
+    """The :class:`FolderReport` of RecordIO file ``path`` and its ``-test``/``-val`` siblings.
+
+    Records are listed in file order under their member names
+    (:func:`gluon_finetune.recfile.load_index`), so a folder packed by ``data
+    pack`` gives the folder's classes, order and seeded split.
+    """
+    path = os.path.abspath(str(path))
+    if not os.path.isfile(path):
+        raise UserError("RecordIO file %s does not exist; write it with `gluon-finetune data pack "
+                        "DIR --out %s`" % (_display(path), _display(path[:-len(".rec")])))
+    train = recfile.load_index(path)
+    classes = train.classes
+    _check_enough_classes(path, classes)
+
+    def files(index):
+        out = {c: [] for c in classes}
+        for i, label in enumerate(index.labels):
+            if label >= len(classes):
+                raise UserError("record %d of %s has label %d, but %s has only %d classes"
+                                % (index.keys[i], index.rec, label, _display(path), len(classes)))
+            out[classes[label]].append(index.member(i))
+        return out
+
+    notes, test_path = [], rec_sibling(path, "test")
+    if os.path.isfile(test_path):
+        val_path = rec_sibling(path, "val")
+        val = files(recfile.load_index(val_path)) if os.path.isfile(val_path) else None
+        if val is not None and val_split is not None:
+            notes.append("--val-split %g ignored: %s is beside it"
+                         % (val_split, os.path.basename(val_path)))
+            val_split = None
+        if split is not None:
+            notes.append("split %g ignored: %s is beside it" % (split, os.path.basename(test_path)))
+        return _finish_report(path, REC_SPLITS, classes, files(train), files(recfile.load_index(
+            test_path)), val, os.path.basename(val_path) if val is not None else None, [], notes,
+            None, None, val_split if val is None else None, val_seed if val is None else None)
+    split = DEFAULT_SPLIT if split is None else split
+    train_files, test_files = split_files(files(train), split, split_seed)
+    return _finish_report(path, REC_SINGLE, classes, train_files, test_files, None, None, [], notes,
+                         split, split_seed, val_split, val_seed)
 
 
 def split_files(files, split, seed=0):
