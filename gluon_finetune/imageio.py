@@ -68,30 +68,42 @@ def decode_image(data, name="<bytes>"):
         raise ImageReadError("cannot read image %s: %s" % (name, _reason(err))) from None
 
 
-def read_image(path):
-    """Read an image file as an RGB ``uint8`` NumPy array (H, W, 3).
+def read_bytes(path):
+    """The encoded bytes of image file ``path``, or of the record it names inside a ``.rec``.
 
-    Grayscale, RGBA (composited on white), palette, 16-bit and CMYK files are
-    all returned as 3-channel 8-bit RGB. A path inside a ``.rec``
-    (``pets.rec/cat/001.jpg``) reads that record (:mod:`gluon_finetune.recfile`).
+    A path inside a ``.rec`` (``pets.rec/cat/001.jpg``) reads that record
+    (:mod:`gluon_finetune.recfile`).
+
+    Raises
+    ------
+    ImageReadError
+        A missing file, a folder, a file or record that cannot be read.
     """
     if ".rec" in str(path).lower():
-        where = recfile.split_member(path)
-        if where is not None:
-            try:
-                return decode_image(recfile.read_member(path), name=str(path))
-            except recfile.RecordError as err:
-                raise ImageReadError(str(err)) from None
+        try:
+            data = recfile.read_member(path)
+        except recfile.RecordError as err:
+            raise ImageReadError(str(err)) from None
+        if data is not None:
+            return data
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            return f.read()
     except FileNotFoundError:
         raise ImageReadError("image file not found: %s" % path) from None
     except IsADirectoryError:
         raise ImageReadError("%s is a folder, not an image file" % path) from None
     except OSError as err:
         raise ImageReadError("cannot open %s: %s" % (path, err.strerror)) from None
-    return decode_image(data, name=str(path))
+
+
+def read_image(path):
+    """Read an image file (or a record of a ``.rec``) as an RGB ``uint8`` NumPy array (H, W, 3).
+
+    Grayscale, RGBA (composited on white), palette, 16-bit and CMYK files are
+    all returned as 3-channel 8-bit RGB.
+    """
+    return decode_image(read_bytes(path), name=str(path))
 
 
 def read_image_nd(path):

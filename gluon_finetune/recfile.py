@@ -29,7 +29,7 @@ import struct
 from .errors import UserError
 
 __all__ = ["MAGIC", "RecordIndex", "RecordError", "is_record_file", "split_member",
-           "load_index", "read_member", "member_size", "classes_file"]
+           "load_index", "read_member", "member_size", "classes_file", "forget"]
 
 #: The 32-bit word that starts every record (dmlc-core ``RecordIOWriter::kMagic``).
 MAGIC = 0xced7230a
@@ -108,6 +108,7 @@ class RecordIndex:
 
 
 _indices = {}   # (rec path, size, mtime) -> RecordIndex, per process
+_loaded = {}    # rec path -> its RecordIndex last loaded (what read_member uses)
 _handles = {}   # rec path -> (pid, open file)
 
 
@@ -130,6 +131,7 @@ def load_index(rec):
     key = (rec, st.st_size, st.st_mtime_ns)
     if key not in _indices:
         _indices[key] = _read_index(rec, st.st_size)
+    _loaded[rec] = _indices[key]
     return _indices[key]
 
 
@@ -282,26 +284,59 @@ def _open(rec):
 def read_member(path):
     """The encoded image bytes of the record at ``path`` (``NAME.rec/<member>``).
 
+    Returns None when ``path`` does not lie inside a ``.rec``.
+
     Raises
     ------
     RecordError
-        When ``path`` names no record, or the record cannot be read (the file
-        changed since it was checked).
+        When the ``.rec`` has no such record, or the record cannot be read (the
+        file changed since it was checked).
     """
-    where = split_member(path)
-    if where is None:
-        raise RecordError("%s does not lie inside a .rec file" % path)
-    rec, name = where
-    index = load_index(rec)
+    path = str(path)
+    at = path.lower().find(_MARK)
+    # The loaders' path: a .rec already indexed in this process, looked up without a stat.
+    index = _loaded.get(path[:at + len(".rec")]) if at >= 0 else None
+    if index is not None:
+        name = path[at + len(_MARK):]
+    else:
+        where = split_member(path)
+        if where is None:
+            return None
+        index, name = load_index(where[0]), where[1]
+    if os.sep != "/":
+        name = name.replace(os.sep, "/")
     i = index.by_name.get(name)
     if i is None:
-        raise RecordError("%s has no record named %s" % (rec, name))
+        raise RecordError("%s has no record named %s" % (index.rec, name))
+    f = _open(index.rec)
     try:
-        payload = _payload(_open(index.rec), index.offsets[i], index.rec, index.keys[i])
+        # One record in one part with one label, as data pack and im2rec write them: the
+        # image bytes are read as they are, without joining or slicing a copy.
+        f.seek(index.offsets[i])
+        head = f.read(_HEAD.size + _IR_HEADER.size)
+        if len(head) == _HEAD.size + _IR_HEADER.size:
+            magic, lrec = _HEAD.unpack_from(head)
+            if magic == MAGIC and lrec >> 29 == 0 and _IR_HEADER.unpack_from(head, _HEAD.size)[0] == 0:
+                data = f.read((lrec & ((1 << 29) - 1)) - _IR_HEADER.size)
+                if len(data) == (lrec & ((1 << 29) - 1)) - _IR_HEADER.size:
+                    return data
+        payload = _payload(f, index.offsets[i], index.rec, index.keys[i])
     except OSError as err:
-        raise RecordError("cannot read record %d of %s: %s" % (index.keys[i], rec, err)) from None
+        raise RecordError("cannot read record %d of %s: %s" % (index.keys[i], index.rec,
+                                                               err)) from None
+    if len(payload) < _IR_HEADER.size:
+        raise RecordError("record %d of %s holds no image header" % (index.keys[i], index.rec))
     flag = _IR_HEADER.unpack_from(payload)[0]
     return payload[_IR_HEADER.size + 4 * flag:]
+
+
+def forget(rec):
+    """Drop this process's index and handle of ``rec`` (it was rewritten: read it afresh)."""
+    rec = os.path.abspath(str(rec))
+    _loaded.pop(rec, None)
+    held = _handles.pop(rec, None)
+    if held is not None and held[0] == os.getpid():
+        held[1].close()
 
 
 def member_size(path):

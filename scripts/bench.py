@@ -285,6 +285,7 @@ def bench_pipeline(res, args, root, n_images):
         res.add("train_pipeline", _workers(workers), len(loaders.train_set), secs,
                 num_workers=workers)
         del loaders
+    bench_recordio(res, args, root)
     if args.plain:
         # The plain mxnet.image pipeline (before this project's fast path), for reference.
         from functools import partial
@@ -298,6 +299,70 @@ def bench_pipeline(res, args, root, n_images):
             res.add("train_pipeline", "plain mxnet.image, %d w" % workers, len(ds), secs,
                     num_workers=workers, plain=True)
             del loader
+
+
+def packed(root):
+    """``root`` packed once as RecordIO in the bench cache (``data pack``, the files' own bytes)."""
+    from gluon_finetune.data.recordio import pack_folder
+
+    name = "%s-%s" % (os.path.basename(os.path.abspath(root)), data.scan_folder(root).fingerprint())
+    out = os.path.join(CACHE, "rec", name)
+    if not os.path.isfile(out + ".rec"):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        pack_folder(root, out, overwrite=True, quiet=True)
+    return out + ".rec"
+
+
+def evict(paths):
+    """Drop ``paths`` from the page cache (``posix_fadvise DONTNEED``): the next read is cold."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def cold_timed(fn, files, reps):
+    """:func:`timed`, with ``files`` evicted from the page cache before each call."""
+    secs = []
+    for _ in range(reps + 1):  # the first call warms everything but the files, as timed() does
+        evict(files)
+        tic = time.perf_counter()
+        fn()
+        secs.append(time.perf_counter() - tic)
+    return secs[1:]
+
+
+def bench_recordio(res, args, root):
+    """The same training images as a folder of files and as one ``.rec``, 2 workers, book augs.
+
+    Twice: the bench's photo-sized JPEGs at 224 px, and a folder of many small files
+    (2,000 pictures of 40-60 px, at 32 px), where opening a file costs most beside the
+    work on it; the small files once more with a cold page cache (each file, or the
+    ``.rec``, evicted before each pass, as on a first epoch or a disk larger than the
+    memory). ``read bytes`` rows read every image's bytes and nothing else.
+    """
+    reps = args.reps_io
+    small = image_folder(os.path.join(CACHE, "small-quick" if args.quick else "small"),
+                         50 if args.quick else 1000, size=(40, 60))
+    for tag, folder, px, cold in (("", root, 224, False), ("small files: ", small, 32, False),
+                                  ("small files, cold cache: ", small, 32, True)):
+        rec = packed(folder)
+        for what, source in (("folder of files", folder), ("one .rec", rec)):
+            loaders = data.make_loaders(source, batch_size=32, size=px, num_workers=2, check=False,
+                                        quiet=True)
+            paths = [p for p, _ in loaders.report.items["train"]]
+            files = [rec, rec[:-4] + ".idx"] if source == rec else paths
+            clock = (lambda fn, files=files: cold_timed(fn, files, reps)) if cold else \
+                (lambda fn: timed(fn, reps))
+            secs = clock(lambda loaders=loaders: [x.wait_to_read() for x, _ in loaders.train])
+            res.add("recordio", "%s%s, 2 w" % (tag, what), len(loaders.train_set), secs,
+                    num_workers=2, px=px, source=source, cold_cache=cold)
+            del loaders
+            res.add("recordio", "%sread bytes, %s" % (tag, what), len(paths),
+                    clock(lambda paths=paths: [imageio.read_bytes(p) for p in paths]),
+                    source=source, cold_cache=cold)
 
 
 #: The automatic policies measured, as spec words, with the peer's name for each.
@@ -635,6 +700,14 @@ def table(res, peer, sgemm, peer_sgemm, cpu=None):
             p = peer.find("policy_pipeline", policy=peer_name, num_workers=w)
             row("policy_pipeline", "%s, %s" % (words, _workers(w)), p,
                 "peer: torchvision, persistent workers" if p and w == 2 else "")
+    for tag in ("", "small files: ", "small files, cold cache: "):
+        for what in ("", "read bytes, "):
+            files = ours.get(("recordio", "%s%sfolder of files%s" % (tag, what, "" if what else ", 2 w")))
+            row("recordio", "%s%sfolder of files%s" % (tag, what, "" if what else ", 2 w"))
+            rec = row("recordio", "%s%sone .rec%s" % (tag, what, "" if what else ", 2 w"))
+            if rec and files:
+                rows[-1] = rows[-1][:5] + ("%.2fx the folder of files" % (
+                    rec["images_per_s"] / files["images_per_s"]),) + rows[-1][6:]
     row("train_pipeline", "plain mxnet.image, 0 w", peer.find("train_pipeline", num_workers=0))
     row("train_pipeline", "plain mxnet.image, 2 w",
         peer.find("train_pipeline", num_workers=2, persistent=True))

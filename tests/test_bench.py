@@ -28,6 +28,9 @@ def test_quick_json_run_of_io_sections_and_its_replay(tiny_hotdog, tmp_path):
     seen = {(r["bench"], r["variant"]) for r in records if "variant" in r}
     assert ("decode_only", "read_image (library)") in seen
     assert {("train_pipeline", name) for name in ("0 workers", "1 worker", "2 workers")} <= seen
+    assert {("recordio", "%s%s" % (tag, name)) for tag in ("", "small files: ",
+                                                           "small files, cold cache: ")
+            for name in ("folder of files, 2 w", "one .rec, 2 w", "read bytes, one .rec")} <= seen
     assert ("sgemm", "2048^3 mx.nd.dot") in seen
     for r in records:
         if "images_per_s" in r:
@@ -37,6 +40,8 @@ def test_quick_json_run_of_io_sections_and_its_replay(tiny_hotdog, tmp_path):
     again = run_bench("--replay", saved)
     assert again.returncode == 0, again.stderr
     assert "train_pipeline  2 workers" in again.stdout and "% of 2x decode" in again.stdout
+    assert re.search(r"recordio +small files, cold cache: one \.rec, 2 w .* [0-9.]+x the folder "
+                     r"of files", again.stdout), again.stdout
     assert again.stdout.startswith("CPU: %s\n" % capability.cpu_label(capability.cpu_record()))
 
 

@@ -52,6 +52,7 @@ def pack_folder(src, out, max_side=None, quality=None, overwrite=False, quiet=Fa
     out : str
         ``out.rec``, ``out.idx``, ``out.lst`` (and ``out-test.*``, ``out-val.*``)
         and ``out-classes.json`` are written; a trailing ``.rec`` is dropped.
+        ``--out photos`` beside a folder ``photos/`` is fine (``photos.rec``...).
     max_side : int, optional
         Re-encode as JPEG, scaled down so that neither side is longer.
     quality : int, optional
@@ -82,8 +83,8 @@ def pack_folder(src, out, max_side=None, quality=None, overwrite=False, quiet=Fa
     if quality is not None and not 1 <= int(quality) <= 100:
         raise UserError("--quality %s is not a JPEG quality: give 1-100 (default %d)"
                         % (quality, DEFAULT_QUALITY))
-    if os.path.isdir(out):
-        raise UserError("--out %s is a folder: give a file name without extension, e.g. %s"
+    if not os.path.basename(out):
+        raise UserError("--out %s names a folder: give a file name without extension, e.g. %s"
                         % (_display(out), _display(os.path.join(out, "data"))))
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
@@ -120,6 +121,9 @@ def pack_folder(src, out, max_side=None, quality=None, overwrite=False, quiet=Fa
     for path in stale:
         if os.path.exists(path):
             os.remove(path)
+    for path in written + stale:
+        if path.endswith(".rec"):
+            recfile.forget(path)  # this process reads the new files, not what it had indexed
     size = sum(os.path.getsize(p) for p in written if p.endswith(".rec"))
     return dict(files=written, counts=counts, bytes=size, reencoded=reencode,
                 classes=list(report.classes), seconds=time.monotonic() - start)
