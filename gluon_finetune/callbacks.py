@@ -30,9 +30,9 @@ from .divergence import DivergenceWatch
 from .ema import WeightEMA
 from .epoch import logged_lr
 from .errors import UserError
-from .evaluate import accuracy
 from .features import cache_features
 from .loop import Batches, Callback
+from .scoring import accuracy
 
 __all__ = ["standard", "WeightAverage", "HeadFirst", "CachedFeatures", "BatchMixes", "Evaluate",
            "BestCheckpoint", "Checkpoints", "History", "EpochLine", "DivergenceStop", "EarlyStop",

@@ -11,7 +11,7 @@ whether the ImageNet weights are already in the cache.
 import fnmatch
 import os
 
-from .config import default_image_size, min_image_size
+from .netsizes import default_image_size, min_image_size
 
 #: Where each top-1 figure was published.
 SOURCES = {

@@ -18,3 +18,7 @@ RESIZED_CROP_RATIO = (3.0 / 4.0, 4.0 / 3.0)
 
 #: The largest crop or resize side accepted (a guard against typos like 22400).
 MAX_SIDE = 4096
+
+#: ``--sampler`` choices: uniform shuffling (the book's) or every class equally often
+#: (:class:`gluon_finetune.data.sampling.BalancedSampler`).
+SAMPLERS = ("random", "balanced")

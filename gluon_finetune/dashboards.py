@@ -107,7 +107,7 @@ class TensorBoard(Callback):
 
     def on_run_end(self, loop):
         from . import plots, selection
-        from .evaluate import accuracy
+        from .scoring import accuracy
 
         _, cm = accuracy(loop.net, loop.data.test, loop.ctxs, confusion=True)
         fig = plots.confusion_matrix(cm, loop.data.classes,

@@ -9,7 +9,8 @@ Two cures, as MXNet users ask for them (apache/mxnet#10598, #6157, #7918):
   :class:`WeightedLoss`: each image's loss times its class's weight. ``auto`` is
   inverse frequency, ``N / (C * n_c)`` (scikit-learn's ``"balanced"``): the weights
   average 1 over the training images, so the loss keeps its scale;
-- :class:`BalancedSampler` (``--sampler balanced``): each epoch draws every class
+- :class:`~gluon_finetune.data.sampling.BalancedSampler` (``--sampler balanced``),
+  which the loaders use and so lives in :mod:`gluon_finetune.data`: each epoch draws every class
   equally often, as many images as the training set has, from NumPy's global
   generator, which the fit loop reseeds every epoch: a resumed run draws the same.
 
@@ -20,25 +21,12 @@ import json
 import math
 import os
 
-import numpy as np
-
-from .config import SAMPLERS  # noqa: F401 (the choices, named here too)
+from .data.folders import IMBALANCE_WARN_RATIO, imbalance_ratio  # noqa: F401 (named here too)
+from .data.sampling import SAMPLERS, BalancedSampler  # noqa: F401 (named here too)
 from .errors import UserError
 
 __all__ = ["class_weights", "WeightedLoss", "BalancedSampler", "SAMPLERS", "imbalance_ratio",
            "IMBALANCE_WARN_RATIO"]
-
-#: ``data check`` and ``train`` point out a largest class this many times the smallest.
-IMBALANCE_WARN_RATIO = 3.0
-
-
-def imbalance_ratio(counts):
-    """The largest class count over the smallest (``inf`` with an empty class; 1 for one class)."""
-    values = list(counts.values()) if isinstance(counts, dict) else list(counts)
-    if len(values) < 2:
-        return 1.0
-    return math.inf if min(values) == 0 else max(values) / min(values)
-
 
 def class_weights(spec, classes, counts):
     """Loss weights per class, in the order of ``classes``, or None for unweighted.
@@ -112,31 +100,3 @@ class WeightedLoss:
         else:
             sample = w.take(target.astype("int32", copy=False)).reshape((-1, 1))
         return self.loss_fn(output, target, sample)
-
-
-class BalancedSampler:
-    """Every class equally often: ``len(labels)`` indices an epoch, ``len / C`` per class.
-
-    Each class's images are taken in a fresh random order, cycling (so an image
-    of a small class comes back within the epoch, and one of a large class may
-    not come at all), then all are shuffled together. Every draw is NumPy's
-    global generator: after ``seed_everything(n)`` the epoch is the same.
-    """
-
-    def __init__(self, labels):
-        self.labels = np.asarray(labels, dtype=np.int64)
-        self.by_class = [np.flatnonzero(self.labels == c) for c in np.unique(self.labels)]
-
-    def __iter__(self):
-        n, k = len(self.labels), len(self.by_class)
-        per_class = [n // k + (1 if i < n % k else 0) for i in range(k)]
-        picked = []
-        for members, want in zip(self.by_class, per_class):
-            rounds = -(-want // len(members))
-            order = np.concatenate([np.random.permutation(members) for _ in range(rounds)])
-            picked.append(order[:want])
-        indices = np.concatenate(picked) if picked else np.zeros(0, np.int64)
-        return iter(np.random.permutation(indices).tolist())
-
-    def __len__(self):
-        return len(self.labels)

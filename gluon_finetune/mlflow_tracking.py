@@ -149,7 +149,7 @@ class MLflow(Callback):
 
     def _confusion(self, loop):
         from . import plots
-        from .evaluate import accuracy
+        from .scoring import accuracy
 
         _, cm = accuracy(loop.net, loop.data.test, loop.ctxs, confusion=True)
         with tempfile.TemporaryDirectory() as tmp:  # drawn for MLflow only: nothing in the run folder

@@ -29,9 +29,9 @@ import mxnet as mx
 from mxnet import gluon, init
 
 from . import symbol_source
-from .config import DEFAULT_MODEL, min_image_size
 from .errors import UserError, first_line
 from .fsutil import atomic_path, read_json
+from .netsizes import DEFAULT_MODEL, min_image_size
 
 #: Attribute names of classification heads, in the order they are looked for.
 HEAD_NAMES = ("output", "fc")

@@ -186,7 +186,7 @@ def test_cached_features_train_the_same_head_as_head_only_training(tiny_hotdog, 
     saved = model.scratch_net(2)
     saved.load_parameters(str(tmp_path / "cached" / "checkpoints" / last["params"]))
     data = load_data(TrainConfig(data=tiny_hotdog, batch_size=8, image_size=32, test_augs=FIXED).resolved())
-    from gluon_finetune.evaluate import accuracy
+    from gluon_finetune.scoring import accuracy
 
     assert accuracy(saved, data.test, [mx.cpu()]) == cached.history[-1]["test_acc"]
 
@@ -269,7 +269,7 @@ from mxnet import gluon
 from mxnet.contrib import amp
 from gluon_finetune import model, train
 from gluon_finetune.config import TrainConfig
-from gluon_finetune.evaluate import accuracy
+from gluon_finetune.scoring import accuracy
 
 # The GPU path's code (operator casts, dynamic loss scaling, trainer hooks) with
 # the low-precision type MXNet's CPU has: bfloat16 (which itself needs no scaling).

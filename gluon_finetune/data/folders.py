@@ -17,6 +17,7 @@ the one rule for which files of a folder are images (hidden files and macOS's
 ``predict`` all list folders through it.
 """
 import hashlib
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -24,7 +25,6 @@ from .. import recfile
 from ..errors import UserError
 from ..fsutil import display_path as _display
 from ..imageio import IMAGE_EXTENSIONS, is_image_file
-from ..imbalance import IMBALANCE_WARN_RATIO, imbalance_ratio
 from .split import carve_validation, check_fraction, find_val_folder, hold_out
 
 __all__ = [
@@ -216,6 +216,18 @@ class FolderReport:
             return _display(os.path.relpath(path, base))
         except ValueError:  # another drive on Windows
             return _display(path)
+
+
+#: ``data check`` and ``train`` point out a largest class this many times the smallest.
+IMBALANCE_WARN_RATIO = 3.0
+
+
+def imbalance_ratio(counts):
+    """The largest class count over the smallest (``inf`` with an empty class; 1 for one class)."""
+    values = list(counts.values()) if isinstance(counts, dict) else list(counts)
+    if len(values) < 2:
+        return 1.0
+    return math.inf if min(values) == 0 else max(values) / min(values)
 
 
 def imbalance_note(counts):

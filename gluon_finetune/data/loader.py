@@ -19,10 +19,10 @@ from mxnet import gluon, nd
 
 from .. import augment
 from ..errors import UserError
-from ..imbalance import SAMPLERS, BalancedSampler
 from .check import check_folder
 from .dataset import AugmentedDataset, FolderDataset
 from .folders import scan_folder
+from .sampling import SAMPLERS, BalancedSampler
 from .workers import default_workers
 
 __all__ = ["FolderData", "make_loaders", "folder_loader", "SeededBatches", "FolderLoader",
