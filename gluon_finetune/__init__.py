@@ -9,14 +9,18 @@ The Python API, in one import (each name loads its module on first use)::
     metrics = evaluate_run(result.path, "data/hotdog")            # no files written
     export_run(result.path, out="exported")                       # symbol + params
 
-The library is a set of small modules, each with one job:
+The library is a set of packages, each with one job, importing only from the
+layers below it (``tests/test_layout.py`` checks the order)::
 
-- :mod:`gluon_finetune.augment`   aug_list helpers on top of ``mxnet.image`` (augmenters, the
-  book's lists, the uint8 fast path, the text spec ``"resized_crop:224,flip"``, previews)
-- :mod:`gluon_finetune.constants` ImageNet mean/std and the random-resized crop's defaults
-- :mod:`gluon_finetune.imageio`   reading any image file as RGB ``uint8`` HWC
-- :mod:`gluon_finetune.plots`     every matplotlib figure
-- :mod:`gluon_finetune.threads`   MXNet's OpenMP thread count (every physical core by default)
+    cli                                      the command line, a thin shell
+    experiments                              compare, the demo, its report
+    inference (int8/)  serve                 predict, evaluate, export; the server
+    training                                 the epoch loop, its hooks, the options
+    networks   distributed                   zoo and symbol networks; several processes
+    runs                                     the run folder: layout, checkpoints, which weights
+    data   augment                           image folders to batches; mxnet.image aug_lists
+    errors constants fsutil imageio recfile plots seeding signals threads devices
+    capability progress metrics lazy doctor  the leaves
 
 MXNet itself is not a hard dependency of the distribution, because the CPU wheel
 (``mxnet``) and the CUDA wheel (``mxnet-cu112``) install the same import package.
@@ -50,9 +54,11 @@ if not _threads.mxnet_loaded():
 
 #: The public API: name -> the module that defines it, imported when first asked for,
 #: so `import gluon_finetune` stays cheap (no MXNet, no matplotlib).
-_API = {"TrainConfig": ".config", "fit": ".train", "resume": ".train", "RunResult": ".train",
-        "Callback": ".loop", "load_run": ".predict", "evaluate_run": ".evaluate",
-        "export_run": ".export", "UserError": ".errors"}
+_API = {"TrainConfig": ".training.config", "fit": ".training.train",
+        "resume": ".training.train", "RunResult": ".training.train",
+        "Callback": ".training.loop", "load_run": ".inference.predict",
+        "evaluate_run": ".inference.evaluate", "export_run": ".inference.export",
+        "UserError": ".errors"}
 
 __all__ = sorted(_API) + ["__version__"]
 

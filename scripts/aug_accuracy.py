@@ -3,7 +3,7 @@
 
 On the demo's synthetic hotdog set with the demo's synthetic source model and the
 demo's settings (64-pixel crops, batch 32, 5 epochs, the book's learning rates;
-``gluon_finetune.hotdog.synthetic_inputs``), each configuration fine-tunes the
+``gluon_finetune.experiments.demo.synthetic_inputs``), each configuration fine-tunes the
 source model once per seed, at equal epochs. The script prints a markdown table of
 the final test accuracy per configuration (mean, standard deviation over seeds,
 min and max) and writes one JSON line per run (and one summary line per
@@ -86,7 +86,7 @@ def train_spec(book_train, words):
 
 def run_one(config, log):
     """Train ``config`` unless its folder already holds the finished run; return its history."""
-    from gluon_finetune.train import fit
+    from gluon_finetune.training.train import fit
 
     folder = config.out
     record_path = os.path.join(folder, "config.json")
@@ -156,8 +156,8 @@ def main(argv=None):
     def experiment():
         apply_threads(args)  # before MXNet loads
         from gluon_finetune.augment import spec as augspec
-        from gluon_finetune.config import TrainConfig
-        from gluon_finetune.hotdog import synthetic_inputs
+        from gluon_finetune.experiments.demo import synthetic_inputs
+        from gluon_finetune.training.config import TrainConfig
 
         configs = [parse_config(c) for c in (args.config or DEFAULT_CONFIGS)]
         if args.only:

@@ -50,22 +50,14 @@ import bench_serve  # scripts/bench_serve.py, beside this script
 import mxnet as mx
 import numpy as np
 
-from gluon_finetune import (
-    augment,
-    capability,
-    data,
-    devices,
-    features,
-    imageio,
-    model,
-    predict,
-    quantize,
-    threads,
-    train,
-)
-from gluon_finetune.config import TrainConfig
+from gluon_finetune import augment, capability, data, devices, imageio, threads
 from gluon_finetune.data import synthetic
 from gluon_finetune.errors import UserError, first_line
+from gluon_finetune.inference import predict
+from gluon_finetune.inference.int8 import quantize
+from gluon_finetune.networks import model
+from gluon_finetune.training import features, train
+from gluon_finetune.training.config import TrainConfig
 
 SECTIONS = ("decode", "pipeline", "policy_pipeline", "step", "infer", "head", "amp", "int8", "epoch",
             "book_epoch", "serve")

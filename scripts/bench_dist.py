@@ -5,7 +5,7 @@ Two parts:
 
 1. What one worker pushes (gradients) and pulls (weights) per step for
    resnet18_v2, computed from the real network with
-   :func:`gluon_finetune.distributed.exchange_per_step`: the ImageNet net, the
+   :func:`gluon_finetune.distributed.kvstore.exchange_per_step`: the ImageNet net, the
    fine-tune net (all layers train) and with --freeze-features (the head alone),
    and how long that takes at a few network speeds, on paper.
 2. Images per second of a small real fine-tune (resnet18_v2 on a synthetic
@@ -42,7 +42,8 @@ def exchange_table(classes=2):
     """Rows of (name, Exchange) for resnet18_v2."""
     import mxnet as mx
 
-    from gluon_finetune import distributed, model
+    from gluon_finetune.distributed.kvstore import kvstore as distributed
+    from gluon_finetune.networks import model
 
     imagenet = model.scratch_net(1000)
     imagenet(mx.nd.zeros((1, 3, 32, 32)))  # the first BatchNorm's shape is deferred
@@ -88,7 +89,7 @@ def throughput(work, args, freeze, workers, rep):
     run(cmd, args.timeout)
     wall = time.time() - tic
     images = args.images // args.batch * args.batch  # a job drops an incomplete global batch
-    from gluon_finetune.rundir import RunDir
+    from gluon_finetune.runs.rundir import RunDir
 
     epoch_s = statistics.median(h["time"] for h in RunDir(out).read_history()[1:])
     return {"workers": workers, "freeze_features": freeze, "rep": rep, "wall_s": wall,
@@ -98,8 +99,8 @@ def throughput(work, args, freeze, workers, rep):
 def prepare(work, args):
     import mxnet as mx
 
-    from gluon_finetune import model
     from gluon_finetune.data import synthetic
+    from gluon_finetune.networks import model
 
     synthetic.generate(os.path.join(work, "hotdog"), task="hotdog", n_per_class=args.images // 2,
                        n_test_per_class=8, size=(args.image_size, args.image_size + 16), seed=0, quiet=True)

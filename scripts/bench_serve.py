@@ -32,12 +32,12 @@ import mxnet as mx
 import numpy as np
 
 from gluon_finetune import threads
-from gluon_finetune.config import TrainConfig
-from gluon_finetune.launch import free_port
-from gluon_finetune.predict import load_run
-from gluon_finetune.quantize import quantize_run
+from gluon_finetune.distributed.launch import free_port
+from gluon_finetune.inference.int8.quantize import quantize_run
+from gluon_finetune.inference.predict import load_run
 from gluon_finetune.serve.loadgen import closed_loop
-from gluon_finetune.train import fit
+from gluon_finetune.training.config import TrainConfig
+from gluon_finetune.training.train import fit
 
 CLIENTS = (1, 4, 16, 64)
 #: The server settings measured (the command's defaults).

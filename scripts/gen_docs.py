@@ -229,7 +229,8 @@ def module_names(module):
 def api_page():
     import importlib
 
-    from gluon_finetune import callbacks, evaluate, loop, predict
+    from gluon_finetune.inference import evaluate, predict
+    from gluon_finetune.training import callbacks, loop
 
     augment = importlib.import_module("gluon_finetune.augment")
     sections = [
@@ -237,12 +238,12 @@ def api_page():
          "One import, loaded lazily: `import gluon_finetune` loads no MXNet; each name "
          "imports its module the first time it is used.",
          gluon_finetune, module_names(gluon_finetune)),
-        ("gluon_finetune.evaluate / gluon_finetune.predict", "What the API returns",
+        ("gluon_finetune.inference.evaluate / gluon_finetune.inference.predict", "What the API returns",
          "`evaluate_run` returns an `Evaluation`; `load_run` a `Predictor`, whose `predict` "
          "gives `Prediction`s.",
          None, [(evaluate, "Evaluation"), (predict, "Predictor"), (predict, "Prediction")]),
-        ("gluon_finetune.loop", "The epoch loop", None, loop, module_names(loop)),
-        ("gluon_finetune.callbacks", "The built-in callbacks", None, callbacks,
+        ("gluon_finetune.training.loop", "The epoch loop", None, loop, module_names(loop)),
+        ("gluon_finetune.training.callbacks", "The built-in callbacks", None, callbacks,
          module_names(callbacks)),
         ("gluon_finetune.augment", "Augmentation", None, augment, module_names(augment)),
     ]

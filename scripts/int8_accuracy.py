@@ -25,7 +25,7 @@ from gluon_finetune.cli import apply_threads, run_guarded
 
 
 def parse_args(argv=None):
-    from gluon_finetune.int8_options import CALIB_MODES, KEEP_FLOAT
+    from gluon_finetune.inference.int8.options import CALIB_MODES, KEEP_FLOAT
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -47,10 +47,10 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     apply_threads(args)
-    from gluon_finetune import evaluate
     from gluon_finetune.errors import UserError
-    from gluon_finetune.int8_options import Int8Options
-    from gluon_finetune.predict import load_run
+    from gluon_finetune.inference import evaluate
+    from gluon_finetune.inference.int8.options import Int8Options
+    from gluon_finetune.inference.predict import load_run
 
     keeps = [k for k in args.keep_float.split(",") if k]
     modes = [m for m in args.calib_mode.split(",") if m]

@@ -30,9 +30,9 @@ sys.path.insert(0, ROOT)
 
 import gluon_finetune  # noqa: F401,E402  (before mxnet: it chooses MXNet's thread count)
 from gluon_finetune.cli.train import config_from_args, register  # noqa: E402
-from gluon_finetune.divergence import Diverged  # noqa: E402
-from gluon_finetune.recipes import TRAIN_DEFAULT  # noqa: E402
-from gluon_finetune.train import NonFiniteLoss, fit  # noqa: E402
+from gluon_finetune.training.divergence import Diverged  # noqa: E402
+from gluon_finetune.training.recipes import TRAIN_DEFAULT  # noqa: E402
+from gluon_finetune.training.train import NonFiniteLoss, fit  # noqa: E402
 
 #: The real kit (read its README): photos and converted ImageNet weights, never committed.
 KIT = os.path.join(os.path.dirname(ROOT), "shared", "real")

@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import gluon_finetune  # noqa: F401,E402  (before mxnet: it chooses MXNet's thread count)
 from gluon_finetune.cli.train import config_from_args, register  # noqa: E402
 from gluon_finetune.fsutil import write_json  # noqa: E402
-from gluon_finetune.train import fit  # noqa: E402
+from gluon_finetune.training.train import fit  # noqa: E402
 
 
 def config_for(options, args, seed, out):

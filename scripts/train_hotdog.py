@@ -52,7 +52,7 @@ def main(argv=None):
 
     def experiment():
         apply_threads(args)  # before MXNet loads
-        from gluon_finetune.hotdog import command_line, fetch_book_inputs, hotdog_experiment
+        from gluon_finetune.experiments.demo import command_line, fetch_book_inputs, hotdog_experiment
 
         common = dict(out=args.out, quick=args.quick, data=args.data, weights=args.weights,
                       epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size,

@@ -143,7 +143,7 @@ def tiny_source(tmp_path_factory):
     """A 1000-class resnet18_v2 .params file standing in for ImageNet weights."""
     import mxnet as mx
 
-    from gluon_finetune import model
+    from gluon_finetune.networks import model
 
     mx.random.seed(0)
     net = model.scratch_net(1000)
@@ -160,8 +160,8 @@ def run_dir(tiny_hotdog, tiny_source, tmp_path_factory):
     Shared by the evaluate, predict and export tests: they read it and write
     only into their own sub-folders or tmp_path.
     """
-    from gluon_finetune.config import TrainConfig
-    from gluon_finetune.train import fit
+    from gluon_finetune.training.config import TrainConfig
+    from gluon_finetune.training.train import fit
 
     out = tmp_path_factory.mktemp("runs") / "run"
     fit(TrainConfig(data=tiny_hotdog, out=str(out), weights=tiny_source, epochs=2, batch_size=8,

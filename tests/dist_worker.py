@@ -18,8 +18,8 @@ import sys
 
 
 def train(data, source, out, batch):
-    from gluon_finetune.config import TrainConfig
-    from gluon_finetune.train import fit
+    from gluon_finetune.training.config import TrainConfig
+    from gluon_finetune.training.train import fit
 
     options = dict(epochs=1, seed=7, freeze_features=True, kvstore="dist_sync")
     options.update(json.loads(os.environ.get("DIST_TEST_OPTIONS", "{}")))
@@ -32,7 +32,7 @@ def train(data, source, out, batch):
 def leave_early(size=4000000, keys=2):
     import mxnet as mx
 
-    from gluon_finetune.distributed import Cluster
+    from gluon_finetune.distributed.kvstore import Cluster
 
     kv = Cluster("dist_sync").kv
     for k in range(keys):

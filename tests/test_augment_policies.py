@@ -522,8 +522,8 @@ def test_the_projects_loader_gives_the_same_policy_epoch_with_0_and_2_workers(ti
 
 
 def test_a_tiny_training_run_with_policies_and_erasing(tiny_hotdog, tmp_path):
-    from gluon_finetune.config import TrainConfig
-    from gluon_finetune.train import fit
+    from gluon_finetune.training.config import TrainConfig
+    from gluon_finetune.training.train import fit
 
     result = fit(TrainConfig(data=tiny_hotdog, out=str(tmp_path / "run"), mode="scratch", epochs=1,
                              batch_size=16, image_size=32, seed=1, quiet=True, train_augs=POLICY_TRAIN),

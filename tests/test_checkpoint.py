@@ -4,7 +4,7 @@ import os
 import mxnet as mx
 from mxnet import gluon
 
-from gluon_finetune.checkpoint import Checkpoints
+from gluon_finetune.runs.checkpoint import Checkpoints
 
 
 def small_net_and_trainer():
@@ -59,7 +59,7 @@ def test_one_rule_for_which_weights_every_command_reads(tmp_path):
     import pytest
 
     from gluon_finetune.errors import UserError
-    from gluon_finetune.rundir import RunDir, weights_of
+    from gluon_finetune.runs.rundir import RunDir, weights_of
 
     run = RunDir.create(str(tmp_path / "run"), {"config": {}, "classes": ["a", "b"]})
     # no finished epoch: an error that says so, for --weights RUN as for predict

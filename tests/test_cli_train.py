@@ -77,7 +77,7 @@ def test_sigkill_leaves_a_loadable_checkpoint_and_resume_finishes(tiny_hotdog, t
     assert last["epoch"] >= 1
     import mxnet as mx
 
-    from gluon_finetune import model
+    from gluon_finetune.networks import model
 
     net = model.scratch_net(2)
     net.load_parameters(str(out / "checkpoints" / last["params"]))

@@ -7,8 +7,9 @@ import types
 import pytest
 import yaml
 
-from gluon_finetune import config_file, progress
+from gluon_finetune import progress
 from gluon_finetune.errors import UserError
+from gluon_finetune.training import config_file
 
 from conftest import assert_user_error, run_cli_each
 

@@ -16,9 +16,9 @@ from PIL import Image
 from gluon_finetune import augment
 from gluon_finetune import data as D
 from gluon_finetune.errors import UserError
-from gluon_finetune.evaluate import evaluation_items
 from gluon_finetune.imageio import ImageReadError
-from gluon_finetune.predict import image_files
+from gluon_finetune.inference.evaluate import evaluation_items
+from gluon_finetune.inference.predict import image_files
 
 from conftest import assert_user_error, assert_user_errors
 

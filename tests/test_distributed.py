@@ -19,11 +19,12 @@ import numpy as np
 import pytest
 
 from gluon_finetune import data as data_mod
-from gluon_finetune import distributed, model
-from gluon_finetune import launch as launch_mod
-from gluon_finetune.config import TrainConfig
+from gluon_finetune.distributed.kvstore import kvstore as distributed
+from gluon_finetune.distributed.kvstore import launch as launch_mod
 from gluon_finetune.errors import UserError
-from gluon_finetune.train import fit
+from gluon_finetune.networks import model
+from gluon_finetune.training.config import TrainConfig
+from gluon_finetune.training.train import fit
 
 from conftest import ROOT, assert_user_error, run_cli
 

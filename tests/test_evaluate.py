@@ -11,10 +11,10 @@ from mxnet.gluon.model_zoo import vision
 from PIL import Image
 
 from gluon_finetune import plots
-from gluon_finetune.config import TrainConfig
 from gluon_finetune.constants import IMAGENET_MEAN, IMAGENET_STD
 from gluon_finetune.errors import UserError
-from gluon_finetune.evaluate import evaluate_run
+from gluon_finetune.inference.evaluate import evaluate_run
+from gluon_finetune.inference.predict import load_run
 from gluon_finetune.metrics import (
     balanced_accuracy,
     confusion_matrix,
@@ -22,8 +22,8 @@ from gluon_finetune.metrics import (
     scores,
     top_k_accuracy,
 )
-from gluon_finetune.predict import load_run
-from gluon_finetune.train import fit
+from gluon_finetune.training.config import TrainConfig
+from gluon_finetune.training.train import fit
 
 from conftest import assert_user_errors, run_cli
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from gluon_finetune.errors import UserError
-from gluon_finetune.export import export_run
-from gluon_finetune.predict import load_run
+from gluon_finetune.inference.export import export_run
+from gluon_finetune.inference.predict import load_run
 
 from conftest import ROOT, assert_user_errors, run_cli
 

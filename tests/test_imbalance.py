@@ -9,10 +9,10 @@ import pytest
 from mxnet import gluon
 from run_helpers import StopAfter, quiet
 
-from gluon_finetune.config import TrainConfig
 from gluon_finetune.errors import UserError
-from gluon_finetune.imbalance import BalancedSampler, WeightedLoss, class_weights, imbalance_ratio
-from gluon_finetune.train import fit, resume
+from gluon_finetune.training.config import TrainConfig
+from gluon_finetune.training.imbalance import BalancedSampler, WeightedLoss, class_weights, imbalance_ratio
+from gluon_finetune.training.train import fit, resume
 
 from conftest import assert_user_errors, run_cli
 

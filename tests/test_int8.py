@@ -15,13 +15,14 @@ import numpy as np
 import pytest
 from test_export import SYMBOL_SCRIPT, hotdog_test_files
 
-from gluon_finetune import capability, quantize
-from gluon_finetune.config import TrainConfig
+from gluon_finetune import capability
 from gluon_finetune.data import scan_folder
 from gluon_finetune.errors import UserError
-from gluon_finetune.evaluate import evaluate_run
-from gluon_finetune.export import export_run
-from gluon_finetune.predict import load_run
+from gluon_finetune.inference.evaluate import evaluate_run
+from gluon_finetune.inference.export import export_run
+from gluon_finetune.inference.int8 import quantize
+from gluon_finetune.inference.predict import load_run
+from gluon_finetune.training.config import TrainConfig
 
 from conftest import AVX2_FLAGS, assert_user_error, run_cli, write_cpuinfo
 

@@ -1,4 +1,4 @@
-"""The signed-sum repair of MXNet's quantised graph (gluon_finetune.int8_graph), on a real
+"""The signed-sum repair of MXNet's quantised graph (gluon_finetune.inference.int8.graph), on a real
 resnet18_v2 quantised by MXNet 1.9.1 at 32 px."""
 import json
 import warnings
@@ -9,7 +9,8 @@ import pytest
 from mxnet.contrib import quantization
 from mxnet.gluon.model_zoo import vision
 
-from gluon_finetune import int8_graph, quantize
+from gluon_finetune.inference.int8 import graph as int8_graph
+from gluon_finetune.inference.int8 import quantize
 
 
 @pytest.fixture(scope="module")

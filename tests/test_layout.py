@@ -1,4 +1,4 @@
-"""The package's layout: no module imports one that imports it back.
+"""The package's layout: imports go down the layers, and no module imports one that imports it back.
 
 The import graph is read from the source with ``ast`` (imports inside functions
 included), so a cycle hidden behind a function-level import fails here too.
@@ -130,6 +130,51 @@ def test_no_package_imports_one_that_imports_it_back():
     assert cycle is None, "package import cycle: " + " -> ".join(cycle)
 
 
+#: The layers, bottom up: a module may import from its own layer and the ones below.
+#: Flat modules not named here are leaves (layer 0).
+LAYERS = [
+    ["gluon_finetune"],                                       # the leaves, flat modules
+    ["gluon_finetune.data", "gluon_finetune.augment"],
+    ["gluon_finetune.runs", "gluon_finetune.distributed"],
+    ["gluon_finetune.networks"],
+    ["gluon_finetune.training"],
+    ["gluon_finetune.inference", "gluon_finetune.serve"],
+    ["gluon_finetune.experiments"],
+    ["gluon_finetune.cli", "gluon_finetune.__main__"],
+]
+
+
+def layer_of(name, packages):
+    """The layer of module ``name``: its sub-package's, or 0 for a flat module (a leaf)."""
+    node = package_of(name)
+    for i, names in enumerate(LAYERS):
+        if node in names:
+            return i
+    assert node not in packages, "sub-package %s has no layer in LAYERS" % node
+    return 0
+
+
+def test_imports_go_down_the_layers():
+    known = modules()
+    packages = {package_of(n) for n, p in known.items() if p.endswith("__init__.py")}
+    assert {"gluon_finetune.training", "gluon_finetune.inference", "gluon_finetune.runs",
+            "gluon_finetune.experiments", "gluon_finetune.networks"} <= packages
+    upward = sorted("%s -> %s" % (name, target) for name, path in known.items()
+                    for target in imports_of(name, path, known)
+                    if layer_of(target, packages) > layer_of(name, packages))
+    assert upward == [], "imports up the layers:\n" + "\n".join(upward)
+
+
+def test_the_layer_check_finds_an_upward_import(tmp_path):
+    known = modules()
+    packages = {package_of(n) for n, p in known.items() if p.endswith("__init__.py")}
+    assert layer_of("gluon_finetune.training.train", packages) > \
+        layer_of("gluon_finetune.runs.rundir", packages) > layer_of("gluon_finetune.errors", packages)
+    bad = tmp_path / "rundir.py"
+    bad.write_text("from ..training.train import fit\n")
+    assert imports_of("gluon_finetune.runs.rundir", str(bad), known) == {"gluon_finetune.training.train"}
+
+
 FRESH = r"""
 import json, sys
 {code}
@@ -157,7 +202,7 @@ def test_importing_augment_loads_neither_matplotlib_nor_drawing_nor_training_cod
     assert "mxnet" in loaded  # the augmenters are mxnet.image's
     assert not {m for m in loaded if m.startswith("matplotlib")}
     assert not loaded & {"gluon_finetune.plots", "gluon_finetune.augment.previews",
-                         "gluon_finetune.data.synthetic", "gluon_finetune.train"}
+                         "gluon_finetune.data.synthetic", "gluon_finetune.training.train"}
     # the drawing names are still there, loaded when first used
     loaded = fresh_modules("from gluon_finetune.augment import show_images, preview")
     assert {"gluon_finetune.plots", "gluon_finetune.augment.previews"} <= loaded
@@ -168,8 +213,8 @@ def test_the_top_level_api_is_lazy_and_complete():
     assert loaded == {"gluon_finetune", "gluon_finetune.threads", "gluon_finetune.lazy"}  # no mxnet
     loaded = fresh_modules("from gluon_finetune import TrainConfig, fit, resume, load_run, "
                            "evaluate_run, export_run, Callback")
-    assert {"gluon_finetune.train", "gluon_finetune.predict", "gluon_finetune.evaluate",
-            "gluon_finetune.export", "mxnet"} <= loaded
+    assert {"gluon_finetune.training.train", "gluon_finetune.inference.predict", "gluon_finetune.inference.evaluate",
+            "gluon_finetune.inference.export", "mxnet"} <= loaded
     import gluon_finetune as package
 
     assert {"TrainConfig", "fit", "resume", "load_run", "evaluate_run", "export_run"} <= set(

@@ -4,7 +4,8 @@ import json
 import pytest
 from run_helpers import quiet
 
-from gluon_finetune import Callback, TrainConfig, callbacks, fit, loop, resume
+from gluon_finetune import Callback, TrainConfig, fit, resume
+from gluon_finetune.training import callbacks, loop
 
 TINY = dict(batch_size=8, image_size=32, seed=3, quiet=True)
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from mxnet import gluon
 
-from gluon_finetune import lrfind
-from gluon_finetune.lrfind import lr_find, smooth
+from gluon_finetune.training import lrfind
+from gluon_finetune.training.lrfind import lr_find, smooth
 
 
 def _linear_problem():
@@ -72,8 +72,8 @@ def test_a_reversed_sweep_is_refused_naming_the_option(tiny_hotdog, capsys):
 
 
 def test_lr_find_restores_a_whole_network(tiny_hotdog, tiny_source):
-    from gluon_finetune.config import TrainConfig
-    from gluon_finetune.train import build_net, load_data
+    from gluon_finetune.training.config import TrainConfig
+    from gluon_finetune.training.train import build_net, load_data
 
     config = TrainConfig(data=tiny_hotdog, weights=tiny_source, batch_size=8, image_size=32, seed=2,
                          quiet=True, lr_stage_decay=0.5).resolved()

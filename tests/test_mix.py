@@ -9,9 +9,9 @@ import pytest
 
 from gluon_finetune.augment import mix
 from gluon_finetune.augment.mix import BatchMix, cutmix_box, soft_targets
-from gluon_finetune.config import TrainConfig
 from gluon_finetune.errors import UserError
-from gluon_finetune.train import fit, resume
+from gluon_finetune.training.config import TrainConfig
+from gluon_finetune.training.train import fit, resume
 
 from conftest import run_cli
 
@@ -96,7 +96,7 @@ def test_label_smoothing_combines_as_timm_does():
     np.testing.assert_allclose(t[1], [off, on], atol=1e-6)
     np.testing.assert_allclose(t.sum(axis=1), 1.0, atol=1e-6)
     # unmixed, the targets are the training loop's own smoothed one-hot rows
-    from gluon_finetune.epoch import _smooth
+    from gluon_finetune.training.epoch import _smooth
 
     np.testing.assert_allclose(soft_targets(y, 2, smoothing=0.1).asnumpy(), _smooth(y, 2, 0.1).asnumpy())
 

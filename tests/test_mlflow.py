@@ -9,10 +9,10 @@ import urllib.request
 import pytest
 from run_helpers import StopAfter, quiet
 
-from gluon_finetune.config import TrainConfig
 from gluon_finetune.data import scan_folder
-from gluon_finetune.launch import free_port
-from gluon_finetune.train import fit, resume
+from gluon_finetune.distributed.launch import free_port
+from gluon_finetune.training.config import TrainConfig
+from gluon_finetune.training.train import fit, resume
 
 from conftest import ROOT, assert_user_error, run_cli_each
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from mxnet import autograd, gluon
 
-from gluon_finetune import model as M
 from gluon_finetune.errors import UserError
+from gluon_finetune.networks import model as M
 
 X = mx.nd.random.uniform(-1, 1, (4, 3, 32, 32))
 

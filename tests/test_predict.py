@@ -12,7 +12,7 @@ from PIL import Image
 
 from gluon_finetune.errors import UserError
 from gluon_finetune.imageio import ImageReadError, read_image
-from gluon_finetune.predict import Prediction, load_run
+from gluon_finetune.inference.predict import Prediction, load_run
 
 from conftest import assert_user_errors, run_cli
 

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from gluon_finetune import recfile
-from gluon_finetune.config import TrainConfig
 from gluon_finetune.data import DataWarning, check_folder, make_loaders, scan_folder
 from gluon_finetune.data.recordio import pack_folder
 from gluon_finetune.errors import UserError
 from gluon_finetune.imageio import read_image
-from gluon_finetune.train import fit
+from gluon_finetune.training.config import TrainConfig
+from gluon_finetune.training.train import fit
 
 from conftest import assert_user_error, run_cli, run_cli_each
 

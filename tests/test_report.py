@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from gluon_finetune import plots, report
+from gluon_finetune import plots
+from gluon_finetune.experiments import report
 
 
 def _png(path, colour):

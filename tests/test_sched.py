@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from run_helpers import StopAfter, quiet
 
-from gluon_finetune import model, stages
-from gluon_finetune.config import TrainConfig
 from gluon_finetune.errors import UserError
-from gluon_finetune.schedules import HeadFirst, OneCycle
-from gluon_finetune.train import fit, make_trainer, resume
+from gluon_finetune.networks import model
+from gluon_finetune.training import stages
+from gluon_finetune.training.config import TrainConfig
+from gluon_finetune.training.schedules import HeadFirst, OneCycle
+from gluon_finetune.training.train import fit, make_trainer, resume
 
 TINY = dict(epochs=2, batch_size=8, image_size=32, seed=3, quiet=True)
 
@@ -155,7 +156,7 @@ def _parse(*argv):
 
 
 def test_recipes_fill_in_what_the_command_line_did_not_give():
-    from gluon_finetune.recipes import RECIPES
+    from gluon_finetune.training.recipes import RECIPES
 
     book = _parse()
     assert (book.recipe, book.schedule, book.freeze_epochs, book.lr, book.epochs) == ("book", "constant", 0, None, 5)

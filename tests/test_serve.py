@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gluon_finetune.launch import free_port
+from gluon_finetune.distributed.launch import free_port
 
 from conftest import assert_user_error, run_cli_each
 from headless_browser import find_chromium, upload_and_wait
@@ -109,7 +109,7 @@ def model_name(run_dir):
 def expected(run_dir, tiny_hotdog):
     """The test images of the tiny run and what `load_run(...).predict` says about them."""
     from gluon_finetune.data import list_images
-    from gluon_finetune.predict import load_run
+    from gluon_finetune.inference.predict import load_run
 
     files = list_images(os.path.join(tiny_hotdog, "test"), recursive=True)[:6]
     model = load_run(run_dir, ctx="cpu")
@@ -421,7 +421,7 @@ def test_int8_answers_then_overload_503_recovery_and_sigterm_drain(run_dir, tmp_
                                                                    model_name):
     # An INT8 server whose queue three images fill; a batch waits up to 2 s for a fourth,
     # so queued images stay queued long enough to be seen, refused beside, and drained.
-    from gluon_finetune.quantize import quantize_run
+    from gluon_finetune.inference.int8.quantize import quantize_run
 
     srv = Server(run_dir, tmp_path, "--int8", "--queue", 3, "--max-batch", 4, "--max-delay-ms",
                  2000, "--no-access-log")

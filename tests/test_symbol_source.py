@@ -13,9 +13,9 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from gluon_finetune import model, symbol_source
-from gluon_finetune.export import export_run
-from gluon_finetune.predict import load_run
+from gluon_finetune.inference.export import export_run
+from gluon_finetune.inference.predict import load_run
+from gluon_finetune.networks import model, symbol_source
 
 from conftest import assert_user_errors, run_cli
 
@@ -129,7 +129,7 @@ def test_bad_symbol_sources_are_one_error_line(own_export, run_dir, tiny_hotdog,
 
 
 def test_recipe_fast_cuts_the_graph_into_groups_by_depth(own_export):
-    from gluon_finetune.stages import DEPTH_GROUPS, stage_layout
+    from gluon_finetune.training.stages import DEPTH_GROUPS, stage_layout
 
     net = model.zoo_network(symbol_source.model_name(own_export), 2)
     groups, how = stage_layout(net)

@@ -8,8 +8,8 @@ import struct
 import pytest
 from run_helpers import StopAfter, quiet
 
-from gluon_finetune.config import TrainConfig
-from gluon_finetune.train import fit, resume
+from gluon_finetune.training.config import TrainConfig
+from gluon_finetune.training.train import fit, resume
 
 from conftest import assert_user_error, run_cli
 

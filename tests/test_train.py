@@ -10,10 +10,12 @@ import pytest
 from mxnet import autograd, gluon
 from run_helpers import StopAfter, quiet
 
-from gluon_finetune import capability, devices, features, model
-from gluon_finetune.config import TrainConfig
+from gluon_finetune import capability, devices
 from gluon_finetune.errors import UserError
-from gluon_finetune.train import fit, load_data, make_trainer, resume
+from gluon_finetune.networks import model
+from gluon_finetune.training import features
+from gluon_finetune.training.config import TrainConfig
+from gluon_finetune.training.train import fit, load_data, make_trainer, resume
 
 from conftest import AVX2_FLAGS, write_cpuinfo
 
@@ -96,7 +98,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_hotdog, t
         fit(TrainConfig(data=tiny_hotdog, out=str(out), mode="scratch", **dict(TINY, epochs=3)),
             log=StopAfter(1))
     good = json.loads((out / "checkpoints" / "last.json").read_text())
-    from gluon_finetune.train import NonFiniteLoss
+    from gluon_finetune.training.train import NonFiniteLoss
 
     # force a divergence: the same run continued with an absurd learning rate
     with pytest.raises(NonFiniteLoss, match="Lower the learning rate"):
@@ -186,7 +188,7 @@ def test_cached_features_train_the_same_head_as_head_only_training(tiny_hotdog, 
     saved = model.scratch_net(2)
     saved.load_parameters(str(tmp_path / "cached" / "checkpoints" / last["params"]))
     data = load_data(TrainConfig(data=tiny_hotdog, batch_size=8, image_size=32, test_augs=FIXED).resolved())
-    from gluon_finetune.scoring import accuracy
+    from gluon_finetune.training.scoring import accuracy
 
     assert accuracy(saved, data.test, [mx.cpu()]) == cached.history[-1]["test_acc"]
 
@@ -268,8 +270,8 @@ import mxnet as mx
 from mxnet import gluon
 from mxnet.contrib import amp
 from gluon_finetune import model, train
-from gluon_finetune.config import TrainConfig
-from gluon_finetune.scoring import accuracy
+from gluon_finetune.training.config import TrainConfig
+from gluon_finetune.training.scoring import accuracy
 
 # The GPU path's code (operator casts, dynamic loss scaling, trainer hooks) with
 # the low-precision type MXNet's CPU has: bfloat16 (which itself needs no scaling).

@@ -9,15 +9,16 @@ import pytest
 from mxnet import autograd, gluon
 from run_helpers import StopAfter, quiet
 
-from gluon_finetune import callbacks, selection
-from gluon_finetune.config import TrainConfig
 from gluon_finetune.data import scan_folder
 from gluon_finetune.data.split import carve_validation
-from gluon_finetune.ema import WeightEMA
 from gluon_finetune.errors import UserError
-from gluon_finetune.evaluate import evaluate_run
-from gluon_finetune.predict import load_run
-from gluon_finetune.train import fit, resume
+from gluon_finetune.inference.evaluate import evaluate_run
+from gluon_finetune.inference.predict import load_run
+from gluon_finetune.runs import selection
+from gluon_finetune.training import callbacks
+from gluon_finetune.training.config import TrainConfig
+from gluon_finetune.training.ema import WeightEMA
+from gluon_finetune.training.train import fit, resume
 
 # Head-only training on cached features: epochs of a fraction of a second.
 FAST = dict(batch_size=8, image_size=32, seed=5, quiet=True, freeze_features=True,
@@ -202,7 +203,7 @@ def test_evaluate_predict_and_export_use_the_ema_weights_when_a_run_has_them(tin
     assert raw.weights == "raw"
     # the accuracies training logged for both sets of weights are what evaluate finds
     assert (ev.accuracy, raw.accuracy) == (result.history[0]["ema_test_acc"], result.history[0]["test_acc"])
-    from gluon_finetune.export import export_run
+    from gluon_finetune.inference.export import export_run
 
     assert export_run(str(out), out=str(tmp_path / "export"))["weights"] == "ema"
     plain = tmp_path / "plain"

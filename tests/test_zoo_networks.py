@@ -13,9 +13,10 @@ import os
 import mxnet as mx
 import pytest
 
-from gluon_finetune import catalog, model, stages
-from gluon_finetune.divergence import COLLAPSE_MIN_IMAGES, Diverged, DivergenceWatch
-from gluon_finetune.recipes import TRAIN_DEFAULT
+from gluon_finetune.networks import catalog, model
+from gluon_finetune.training import stages
+from gluon_finetune.training.divergence import COLLAPSE_MIN_IMAGES, Diverged, DivergenceWatch
+from gluon_finetune.training.recipes import TRAIN_DEFAULT
 
 from conftest import assert_user_error, run_cli_each
 
@@ -122,7 +123,7 @@ def test_stages_merge_many_blocks_and_group_flat_features():
 
 
 def test_each_network_has_its_own_input_size_and_the_models_command_lists_them(tmp_path):
-    from gluon_finetune.config import TrainConfig
+    from gluon_finetune.training.config import TrainConfig
 
     assert TrainConfig(model="inceptionv3").resolved().image_size == 299
     assert TrainConfig().resolved().image_size == 224
@@ -201,8 +202,8 @@ def _config(*argv, mode="finetune", recipe=TRAIN_DEFAULT):
 
 
 def test_train_defaults_to_the_head_recipe_which_yields_to_options_that_need_more():
-    from gluon_finetune.config import TrainConfig
     from gluon_finetune.errors import UserError
+    from gluon_finetune.training.config import TrainConfig
 
     head = _config()
     assert head.recipe == "head" and head.freeze_features and head.cache_features

@@ -151,7 +151,7 @@ def soft_targets(label, classes, lam=1.0, smoothing=0.0):
 
 
 def from_config(config, classes, epoch, rank=0):
-    """The :class:`BatchMix` of a :class:`~gluon_finetune.config.TrainConfig` for
+    """The :class:`BatchMix` of a :class:`~gluon_finetune.training.config.TrainConfig` for
     ``epoch`` on worker ``rank``, or None when the run does not mix."""
     if not (config.mixup > 0 or config.cutmix > 0):
         return None

@@ -423,7 +423,7 @@ def preprocessing_steps(augs):
 
     The description is what a program without this package (or without MXNet)
     needs to prepare an image the way the network was tested: see
-    :mod:`gluon_finetune.export`, which writes it as ``preprocessing.json``.
+    :mod:`gluon_finetune.inference.export`, which writes it as ``preprocessing.json``.
 
     Returns
     -------

@@ -10,7 +10,7 @@ import sys
 import warnings
 
 from .. import __version__
-from ..int8_options import CALIB_MODES, DEFAULT_CALIB_IMAGES, DEFAULTS, KEEP_FLOAT, Int8Options
+from ..inference.int8.options import CALIB_MODES, DEFAULT_CALIB_IMAGES, DEFAULTS, KEEP_FLOAT, Int8Options
 
 # Order is the order shown in --help.
 COMMANDS = ["demo", "augment", "data", "train", "lr-find", "compare", "evaluate", "predict", "serve",
@@ -156,7 +156,7 @@ def check_int8_args(args):
 
 def int8_predictor(model, args):
     """The INT8 version of ``model`` as the parsed ``--calib-*`` options ask, progress on stderr."""
-    from ..quantize import quantize_run
+    from ..inference.int8.quantize import quantize_run
 
     return quantize_run(model, Int8Options.from_args(args),
                         log=lambda line: print(line, file=sys.stderr, flush=True))

@@ -1,5 +1,5 @@
 """``gluon-finetune compare``: the book's experiment, fine-tuning vs training from scratch."""
-from ..config import SCRATCH_LR
+from ..training.config import SCRATCH_LR
 from . import formatter
 from .train import add_training_options, config_from_args
 
@@ -28,8 +28,8 @@ def register(sub):
 
 
 def run(args):
-    from ..experiment import compare
-    from ..rundir import default_run_path
+    from ..experiments.compare import compare
+    from ..runs.rundir import default_run_path
 
     config = config_from_args(args)
     config.out = config.out or default_run_path("compare")

@@ -1,5 +1,5 @@
 """``gluon-finetune demo``: the book's whole experiment offline, with an HTML report."""
-from ..config import DEFAULT_IMAGE_SIZE, DEFAULT_MODEL, TrainConfig
+from ..training.config import DEFAULT_IMAGE_SIZE, DEFAULT_MODEL, TrainConfig
 from . import add_threads_option, formatter
 
 DESCRIPTION = """\
@@ -87,7 +87,7 @@ def register(sub):
 
 
 def run(args):
-    from ..hotdog import command_line, hotdog_experiment
+    from ..experiments.demo import command_line, hotdog_experiment
 
     hotdog_experiment(out=args.out, quick=args.quick, data=args.data, weights=args.weights,
                       epochs=args.epochs, image_size=args.image_size,

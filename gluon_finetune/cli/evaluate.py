@@ -65,8 +65,8 @@ def run(args):
     import json
     import sys
 
-    from ..evaluate import evaluate_run
-    from ..int8_options import Int8Options
+    from ..inference.evaluate import evaluate_run
+    from ..inference.int8.options import Int8Options
 
     check_int8_args(args)
     result = evaluate_run(args.run, args.data, checkpoint=args.checkpoint, tta=args.tta,

@@ -56,9 +56,9 @@ def run(args):
     import os
     import sys
 
-    from ..export import export_run
-    from ..int8_options import Int8Options
-    from ..selection import checkpoint_label
+    from ..inference.export import export_run
+    from ..inference.int8.options import Int8Options
+    from ..runs.selection import checkpoint_label
 
     result = export_run(args.run, out=args.out, format=args.format, checkpoint=args.checkpoint,
                         name=args.name, weights=args.weights, quantize=args.quantize,

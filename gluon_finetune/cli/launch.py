@@ -73,7 +73,7 @@ def worker_command(command):
 
 
 def run(args):
-    from ..launch import launch, parse_env
+    from ..distributed.launch import launch, parse_env
 
     return launch(worker_command(args.command), args.workers, args.servers, hostfile=args.hostfile,
                   port=args.port, host=args.host, ssh=args.ssh, env=parse_env(args.env))

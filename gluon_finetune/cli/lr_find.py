@@ -1,5 +1,5 @@
 """``gluon-finetune lr-find``: the learning-rate range test for a training run."""
-from ..recipes import TRAIN_DEFAULT
+from ..training.recipes import TRAIN_DEFAULT
 from . import formatter
 from .train import add_training_options, config_from_args
 
@@ -54,9 +54,9 @@ def run(args):
 
     from ..errors import UserError
     from ..fsutil import write_json
-    from ..lrfind import find_for_config, plot
-    from ..rundir import default_run_path
-    from ..symbol_source import short_name
+    from ..networks.symbol_source import short_name
+    from ..runs.rundir import default_run_path
+    from ..training.lrfind import find_for_config, plot
 
     if not 0 < args.start < args.end:
         raise UserError("--start and --end must satisfy 0 < start < end, got %g and %g" % (args.start, args.end))

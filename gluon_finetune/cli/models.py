@@ -34,8 +34,8 @@ def register(sub):
 def run(args):
     import json
 
-    from ..catalog import SOURCES, describe, names
     from ..errors import UserError
+    from ..networks.catalog import SOURCES, describe, names
 
     chosen = names(args.pattern)
     if not chosen:

@@ -28,7 +28,7 @@ examples:
   gluon-finetune predict runs/hotdog photos/ --int8 --latency
 
 from Python:
-  from gluon_finetune.predict import load_run
+  from gluon_finetune.inference.predict import load_run
   model = load_run("runs/hotdog")
   model.predict("lunch.jpg").label          # or a list of paths / HWC uint8 arrays
 """
@@ -67,7 +67,7 @@ def run(args):
     import sys
 
     from ..errors import UserError
-    from ..predict import load_run
+    from ..inference.predict import load_run
 
     if args.top_k < 1:
         raise UserError("--top-k must be at least 1")
@@ -107,7 +107,7 @@ def run(args):
         print(_table(preds, k))
     failed = [p for p in preds if not p.ok]
     if args.latency is not None and len(failed) < len(preds):
-        from ..predict import measure_latency
+        from ..inference.predict import measure_latency
 
         t = measure_latency(model, [p.source for p in preds if p.ok], calls=args.latency)
         print("latency, one image at a time (%s, %d calls; preprocessing + network + softmax): "

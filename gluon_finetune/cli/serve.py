@@ -166,7 +166,7 @@ def run(args):
     except ImportError as err:
         raise UserError("serve needs %s: pip install 'gluon-finetune[serve]' (Starlette, uvicorn, "
                         "prometheus_client, python-multipart)" % err.name) from None
-    from ..rundir import RunDir
+    from ..runs.rundir import RunDir
 
     check_args(args)
     RunDir.open(args.run)  # not a run folder: said before anything is bound or loaded
@@ -220,7 +220,7 @@ def serve_here(args, sock, token, uvicorn, Settings, create_app):
     import signal
     import sys
 
-    from ..predict import load_run
+    from ..inference.predict import load_run
 
     model = load_run(args.run, checkpoint=args.checkpoint, ctx=args.ctx, amp=args.amp,
                      weights=args.weights)

@@ -1,7 +1,8 @@
 """``gluon-finetune train``: fine-tune a pretrained network on an image folder."""
 import argparse
 
-from ..config import (
+from ..progress import LINE_SECONDS
+from ..training.config import (
     DEFAULT_IMAGE_SIZE,
     FINETUNE_LR,
     MODEL_IMAGE_SIZES,
@@ -10,9 +11,8 @@ from ..config import (
     SELECT_METRICS,
     TrainConfig,
 )
-from ..divergence import COLLAPSE_EPOCHS, LOSS_FACTOR, SUSTAIN_BATCHES
-from ..progress import LINE_SECONDS
-from ..recipes import RECIPES, TRAIN_DEFAULT, describe
+from ..training.divergence import COLLAPSE_EPOCHS, LOSS_FACTOR, SUSTAIN_BATCHES
+from ..training.recipes import RECIPES, TRAIN_DEFAULT, describe
 from . import add_threads_option, formatter
 
 #: The book's settings, as TrainConfig has them.
@@ -360,8 +360,8 @@ def with_config_file(parser, argv, args):
     """
     import os
 
-    from ..config_file import file_of, read
     from ..errors import UserError
+    from ..training.config_file import file_of, read
 
     command = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     sub = command.choices[args.command]
@@ -400,7 +400,7 @@ def register(sub):
 
 def run(args):
     from ..errors import UserError
-    from ..train import fit, resume
+    from ..training.train import fit, resume
 
     if args.resume:
         if args.data or args.out or args.recipe or args.config or args.print_config:
@@ -412,14 +412,14 @@ def run(args):
         config = config_from_args(args, mode="scratch" if args.scratch else "finetune",
                                   default_recipe=TRAIN_DEFAULT)
         if args.print_config:
-            from ..config_file import to_yaml
+            from ..training.config_file import to_yaml
 
             print(to_yaml(config.resolved()), end="")
             return 0
         result = fit(config)
     best = result.best
     if best and result.path:  # other workers of a distributed job have no run folder
-        from ..selection import describe
+        from ..runs.selection import describe
 
         text = "best " + describe(best, result.best_key)
         if result.best_key != "test_acc" and "test_acc" in best:

@@ -103,7 +103,7 @@ def make_loaders(root, batch_size=128, size=224, num_workers=None, train_augs=No
         each global batch (:class:`ShardedBatchSampler`); the test loader stays whole.
     sampler : {"random", "balanced"}
         The training order: a shuffle (the book's), or every class equally often
-        (:class:`gluon_finetune.imbalance.BalancedSampler`); both seeded by
+        (:class:`gluon_finetune.training.imbalance.BalancedSampler`); both seeded by
         NumPy's global generator.
 
     Returns

@@ -2,7 +2,7 @@
 
 ``--sampler balanced`` is :class:`BalancedSampler`; the loaders
 (:mod:`gluon_finetune.data.loader`) use it, and the class weights of the loss
-are :mod:`gluon_finetune.imbalance`'s.
+are :mod:`gluon_finetune.training.imbalance`'s.
 """
 import numpy as np
 

@@ -8,7 +8,7 @@ The modules, one job each:
   pixel limit read from the file's header before anything is decoded;
 - :mod:`.batcher`: dynamic batching: one inference thread takes up to
   ``max_batch`` waiting images (or what arrived within ``max_delay_ms``) and
-  runs them through the :class:`~gluon_finetune.predict.Predictor` as one batch;
+  runs them through the :class:`~gluon_finetune.inference.predict.Predictor` as one batch;
 - :mod:`.oip`: the Open Inference Protocol (KServe v2 REST) request and reply;
 - :mod:`.metrics`: the Prometheus metrics;
 - :mod:`.page`: the offline HTML page of ``GET /``;

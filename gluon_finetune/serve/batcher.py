@@ -73,15 +73,15 @@ class _Job:
 
 
 class Batcher:
-    """The queue and the inference thread around a :class:`~gluon_finetune.predict.Predictor`.
+    """The queue and the inference thread around a :class:`~gluon_finetune.inference.predict.Predictor`.
 
     Parameters
     ----------
     predictor : Predictor
         Anything with ``probabilities(images, batch_size=N)`` returning an
         (N, classes) array for N HWC ``uint8`` images: the float32 predictor of
-        :func:`~gluon_finetune.predict.load_run` or the INT8 one of
-        :func:`~gluon_finetune.quantize.quantize_run`.
+        :func:`~gluon_finetune.inference.predict.load_run` or the INT8 one of
+        :func:`~gluon_finetune.inference.int8.quantize.quantize_run`.
     max_batch : int
         The most images in one batch.
     max_delay_ms : float
