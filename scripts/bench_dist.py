@@ -42,7 +42,7 @@ def exchange_table(classes=2):
     """Rows of (name, Exchange) for resnet18_v2."""
     import mxnet as mx
 
-    from gluon_finetune.distributed.kvstore import kvstore as distributed
+    from gluon_finetune.distributed import kvstore as distributed
     from gluon_finetune.networks import model
 
     imagenet = model.scratch_net(1000)

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from gluon_finetune import data as data_mod
-from gluon_finetune.distributed.kvstore import kvstore as distributed
-from gluon_finetune.distributed.kvstore import launch as launch_mod
+from gluon_finetune.distributed import kvstore as distributed
+from gluon_finetune.distributed import launch as launch_mod
 from gluon_finetune.errors import UserError
 from gluon_finetune.networks import model
 from gluon_finetune.training.config import TrainConfig

@@ -269,7 +269,8 @@ import json, sys
 import mxnet as mx
 from mxnet import gluon
 from mxnet.contrib import amp
-from gluon_finetune import model, train
+from gluon_finetune.networks import model
+from gluon_finetune.training import train
 from gluon_finetune.training.config import TrainConfig
 from gluon_finetune.training.scoring import accuracy
 
