@@ -10,7 +10,7 @@ The Python API, in one import (each name loads its module on first use)::
     export_run(result.path, out="exported")                       # symbol + params
 
 The library is a set of packages, each with one job, importing only from the
-layers below it (``tests/test_layout.py`` checks the order)::
+layers below it (``tests/unit/leaves/test_layout.py`` checks the order)::
 
     cli                                      the command line, a thin shell
     experiments                              compare, the demo, its report

@@ -16,7 +16,7 @@ The pages:
   (``from gluon_finetune import ...``), the epoch loop and its callbacks, and
   the public names of :mod:`gluon_finetune.augment`.
 
-It only reads the library (importing it loads MXNet, about 3 s). ``tests/test_docs.py``
+It only reads the library (importing it loads MXNet, about 3 s). ``tests/integration/test_docs.py``
 runs ``--check``: after changing a help text or a docstring, run this script and
 commit the pages it rewrites.
 """

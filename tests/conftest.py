@@ -22,7 +22,9 @@ if sys.version_info < (3, 12):
 # (every core), which MXNet reads once, when it loads.
 import gluon_finetune  # noqa: F401,E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: The tests' folder (helpers, conftest.py and data/ at its top) and the repository's root.
+TESTS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TESTS)
 
 
 def run_cli(*args, cwd=None, env=None, timeout=600):

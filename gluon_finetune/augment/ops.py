@@ -36,7 +36,7 @@ How close to PIL 13: every operation gives PIL's pixels exactly. Checked
 against torchvision 0.29's ``_apply_op`` on PIL images for every bin of the
 TrivialAugment Wide and RandAugment tables, both signs (1,196 cases on the
 built-in picture, all identical), and against PIL directly in
-``tests/test_augment_policies.py``. The geometric operations get there by
+``tests/unit/augment/test_augment_policies.py``. The geometric operations get there by
 doing PIL's arithmetic: its 16.16 fixed-point nearest-neighbour map, and for
 shear the coefficients torchvision computes (``tan(atan(m))``, rounding
 included). With ``interp=1`` (bilinear) OpenCV does the warp: close to PIL's

@@ -8,7 +8,7 @@ result has no negative value left (as far as we can read MXNet's source, the
 signed result is written through the shortcut's unsigned buffer). In ResNet v2
 this is the first block: its shortcut is the stem's max-pooled ReLU. In a
 resnet18_v2 with random weights, that sum spans -0.93 to 1.73 in float32 and
-has no negative value in INT8 (``tests/test_int8_graph.py`` checks this); on
+has no negative value in INT8 (``tests/unit/inference/test_int8_graph.py`` checks this); on
 the demo's fine-tuned run, INT8 gave float32's label on 95.5% of the test
 pictures without the repair and on 99.5% with it (see
 :mod:`gluon_finetune.inference.int8.quantize`).

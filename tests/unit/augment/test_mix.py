@@ -13,7 +13,7 @@ from gluon_finetune.errors import UserError
 from gluon_finetune.training.config import TrainConfig
 from gluon_finetune.training.train import fit, resume
 
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
 TINY = ["--epochs", "1", "--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet"]
 
@@ -212,7 +212,7 @@ def load_script():
     import importlib.util
     import os
 
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts",
+    path = os.path.join(ROOT, "scripts",
                         "aug_accuracy.py")
     spec = importlib.util.spec_from_file_location("aug_accuracy", path)
     module = importlib.util.module_from_spec(spec)

@@ -16,6 +16,8 @@ from gluon_finetune.augment import ops, policies, spec
 from gluon_finetune.data.synthetic import sample_image
 from gluon_finetune.errors import UserError
 
+from conftest import TESTS
+
 
 def picture(size=96):
     """The built-in picture, cropped square: real edges, colours and histograms."""
@@ -207,7 +209,7 @@ def test_magnitude_tables_are_torchvisions():
     assert [b[0] is None or len(b[0]) == 31 for b in wide.values()] == [True] * len(wide)
 
 
-TORCHVISION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+TORCHVISION = os.path.join(TESTS, "data",
                            "torchvision-augmentation-space.json")
 TV_NAMES = {"Identity": "identity", "ShearX": "shear_x", "ShearY": "shear_y", "TranslateX": "translate_x",
             "TranslateY": "translate_y", "Rotate": "rotate", "Brightness": "brightness", "Color": "color",

@@ -29,9 +29,10 @@ from gluon_finetune.data.download import (
 )
 from gluon_finetune.errors import UserError
 
+from conftest import ROOT
 from http_server import Server
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = ROOT
 
 
 # ---------------------------------------------------------------------------

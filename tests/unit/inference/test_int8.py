@@ -24,7 +24,7 @@ from gluon_finetune.inference.int8 import quantize
 from gluon_finetune.inference.predict import load_run
 from gluon_finetune.training.config import TrainConfig
 
-from conftest import AVX2_FLAGS, assert_user_error, run_cli, write_cpuinfo
+from conftest import AVX2_FLAGS, ROOT, assert_user_error, run_cli, write_cpuinfo
 
 #: The stated rate: on the 16 test images INT8 gives float32's label to at least 15.
 MIN_AGREEMENT = 15 / 16
@@ -189,7 +189,7 @@ def test_fused_float32_gives_the_same_probabilities(run_dir, tiny_hotdog):
 
 def test_int8_accuracy_script_writes_one_line_per_choice(int8_run, run_dir, tiny_hotdog, tmp_path):
     out = tmp_path / "acc.jsonl"
-    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts",
+    script = os.path.join(ROOT, "scripts",
                           "int8_accuracy.py")
     proc = subprocess.run([sys.executable, script, run_dir, tiny_hotdog, "--keep-float", "output",
                            "--jsonl", str(out)], capture_output=True, text=True, timeout=600)

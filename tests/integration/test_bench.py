@@ -8,7 +8,8 @@ import sys
 from gluon_finetune import capability
 from gluon_finetune.capability import has_bf16
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import ROOT
+
 BENCH = os.path.join(ROOT, "scripts", "bench.py")
 
 
