@@ -20,8 +20,10 @@ MXNet RecordIO files (:mod:`~gluon_finetune.data.recordio`).
 - :mod:`~gluon_finetune.data.loader`    train and test loaders (:func:`make_loaders`)
 - :mod:`~gluon_finetune.data.workers`   how many worker processes, one thread each
 - :mod:`~gluon_finetune.data.samples`   the book's grid of training images
-- :mod:`~gluon_finetune.data.download`  the hotdog archive: download, sha1, safe extraction
-- :mod:`~gluon_finetune.data.synthetic` generated image folders for offline demos and tests
+- :mod:`~gluon_finetune.data.download`  downloads: ``fetch`` (HTTP + sha1), ``archives`` (safe
+  extraction), ``cache`` (the markers), ``hotdog`` (the book's archive)
+- :mod:`~gluon_finetune.data.synthetic` generated image folders for offline demos and tests:
+  ``sprites``, ``scenes``, ``sizes``, ``writer``
 """
 from ..imageio import IMAGE_EXTENSIONS
 from ..lazy import lazy_getattr

@@ -314,7 +314,7 @@ def fetch_book_inputs(data=None, weights=None, model_name=model.DEFAULT_MODEL, d
         tried = download.hotdog_urls(urls)
         try:
             placed = os.path.join(root, download.HOTDOG_ARCHIVE)
-            if offline and not download._verified_copy(root, download.HOTDOG_ARCHIVE, hotdog_sha1):
+            if offline and not download.verified_copy(root, download.HOTDOG_ARCHIVE, hotdog_sha1):
                 if not os.path.isfile(placed):
                     raise UserError("--offline: not downloaded")
                 download.download_hotdog(root, archive=placed, sha1=hotdog_sha1, quiet=quiet)
@@ -429,7 +429,7 @@ def _choose_data(out, given, settings, seed, data_root, quiet, log, hotdog_sha1=
         return {"kind": "folder", "path": given, "label": "your image folder %s" % given,
                 "synthetic": synthetic}
     root = os.path.abspath(data_root or download.default_root())
-    real = download._verified_copy(root, download.HOTDOG_ARCHIVE, sha1)
+    real = download.verified_copy(root, download.HOTDOG_ARCHIVE, sha1)
     if real:
         log("data: the book's hotdog set, %s (extracted from hotdog.zip, sha1 %s verified)"
             % (real, sha1))
