@@ -3,13 +3,37 @@
 Library code raises :class:`UserError` for bad input (a missing file, an unknown
 option value, a folder in the wrong shape). The command line prints its message
 and exits with status 2, without a traceback; Python callers can catch it.
+:class:`OptionError` is one about a setting, named as the caller knows it: the
+field (``batch_size``) for Python callers, the flag (``--batch-size``) on the
+command line.
 """
+import re
+
+_FIELD = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
 class UserError(Exception):
     """A problem with the user's input, with a message that says what to do."""
 
     exit_code = 2
+
+
+class OptionError(UserError):
+    """A bad setting. ``template`` names settings as ``{field}``; the message names fields.
+
+    ``str(err)`` says ``batch_size must be at least 1``; the command line shows
+    :meth:`render` with its flags instead: ``--batch-size must be at least 1``.
+    ``labels`` gives other words for some fields in the library's message.
+    """
+
+    def __init__(self, template, labels=None):
+        self.template = template
+        self.labels = dict(labels or {})
+        super().__init__(self.render(self.labels))
+
+    def render(self, names):
+        """The message with each ``{field}`` replaced by ``names.get(field, field)``."""
+        return _FIELD.sub(lambda m: names.get(m.group(1), m.group(1)), self.template)
 
 
 def first_line(err):

@@ -95,6 +95,25 @@ def assert_user_error(proc, *fragments):
         assert fragment in message, (fragment, proc.stderr)
 
 
+def assert_option_error(call, fragment):
+    """``call()`` refuses a setting: the message names the field (``batch_size``) for a
+    Python caller, and the command line's form of it the flag in ``fragment`` (a regex
+    of the command line's message, ``--batch-size must be``)."""
+    import re
+
+    from gluon_finetune.errors import OptionError
+    from gluon_finetune.training.config import CLI_FLAGS, SCRATCH_LABEL
+
+    with pytest.raises(OptionError) as err:
+        call()
+    field_of = {flag: name for name, flag in CLI_FLAGS.items()}
+    field_of["--scratch"] = SCRATCH_LABEL["mode"]
+    library = re.sub(r"--[a-z][a-z-]*", lambda m: field_of.get(m.group(0), m.group(0)), fragment)
+    assert re.search(library, str(err.value)), (library, str(err.value))
+    assert re.search(fragment, err.value.render(CLI_FLAGS)), (fragment, err.value.render(CLI_FLAGS))
+    return err.value
+
+
 #: The flags of two CPUs people use: an AVX2 laptop or Zen 3 server (no AVX-512, VNNI or
 #: bfloat16) and an AVX-512 server with all three (Zen 4, Sapphire Rapids).
 AVX2_FLAGS = "fpu sse4_1 avx avx2 fma f16c"

@@ -178,7 +178,7 @@ def run_guarded(func, *args):
             warnings.showwarning = show_warning
             return func(*args) or 0
     except UserError as err:
-        print("error: %s" % err, file=sys.stderr)
+        print("error: %s" % _cli_text(err), file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -188,6 +188,17 @@ def run_guarded(func, *args):
         # stdout at devnull so the interpreter's final flush does not complain.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _cli_text(err):
+    """A user error as the command line says it: an OptionError names flags, not fields."""
+    from ..errors import OptionError
+
+    if isinstance(err, OptionError):
+        from ..training.config import CLI_FLAGS
+
+        return err.render(CLI_FLAGS)
+    return str(err)
 
 
 def formatter(prog):

@@ -13,7 +13,7 @@ from gluon_finetune.errors import UserError
 from gluon_finetune.training.config import TrainConfig
 from gluon_finetune.training.train import fit, resume
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, assert_option_error, run_cli
 
 TINY = ["--epochs", "1", "--batch-size", "8", "--image-size", "32", "--seed", "5", "--quiet"]
 
@@ -148,8 +148,7 @@ def test_train_accuracy_is_against_the_larger_share():
     (dict(mixup=0.2, freeze_features=True, cache_features=True), "--cache-features"),
 ])
 def test_bad_mix_options_are_refused(bad, fragment):
-    with pytest.raises(UserError, match=fragment):
-        TrainConfig(**bad).resolved()
+    assert_option_error(lambda: TrainConfig(**bad).resolved(), fragment)
 
 
 def test_a_mixed_run_resumes_to_the_same_numbers(tiny_hotdog, tmp_path):

@@ -13,7 +13,7 @@ import sys
 import mxnet as mx
 import numpy as np
 import pytest
-from test_export import SYMBOL_SCRIPT, hotdog_test_files
+from export_helpers import SYMBOL_SCRIPT, hotdog_test_files
 
 from gluon_finetune import capability
 from gluon_finetune.data import scan_folder

@@ -18,7 +18,7 @@ from gluon_finetune.training import stages
 from gluon_finetune.training.divergence import COLLAPSE_MIN_IMAGES, Diverged, DivergenceWatch
 from gluon_finetune.training.recipes import TRAIN_DEFAULT
 
-from conftest import assert_user_error, run_cli_each
+from conftest import assert_option_error, assert_user_error, run_cli_each
 
 HEADS = ["mobilenet0.25", "mobilenetv2_0.25", "resnet18_v1b"]
 
@@ -202,7 +202,6 @@ def _config(*argv, mode="finetune", recipe=TRAIN_DEFAULT):
 
 
 def test_train_defaults_to_the_head_recipe_which_yields_to_options_that_need_more():
-    from gluon_finetune.errors import UserError
     from gluon_finetune.training.config import TrainConfig
 
     head = _config()
@@ -218,5 +217,6 @@ def test_train_defaults_to_the_head_recipe_which_yields_to_options_that_need_mor
     assert mixed.freeze_features and not mixed.cache_features
     assert not _config("--kvstore", "dist_sync").cache_features
     assert _config("--batch-size", "8", "--epochs", "2").batch_size == 8  # given options win
-    with pytest.raises(UserError, match="--cache-features is not supported in a distributed job"):
-        TrainConfig(kvstore="dist_sync", freeze_features=True, cache_features=True).resolved()
+    assert_option_error(lambda: TrainConfig(kvstore="dist_sync", freeze_features=True,
+                                            cache_features=True).resolved(),
+                        "--cache-features is not supported in a distributed job")

@@ -14,7 +14,7 @@ from gluon_finetune.training.config import TrainConfig
 from gluon_finetune.training.imbalance import BalancedSampler, WeightedLoss, class_weights, imbalance_ratio
 from gluon_finetune.training.train import fit, resume
 
-from conftest import assert_user_errors, run_cli
+from conftest import assert_option_error, assert_user_errors, run_cli
 
 TINY = dict(batch_size=8, image_size=32, seed=4, quiet=True)
 
@@ -132,5 +132,5 @@ def test_bad_imbalance_options_are_clean_errors(lopsided, tmp_path):
         (base + ("--sampler", "balanced", "--kvstore", "dist_sync", "--out", tmp_path / "b"),
          "--sampler balanced is not supported in a distributed job"))
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
-    with pytest.raises(UserError, match="--select-metric must be acc, balanced_acc"):
-        TrainConfig(select_metric="f2").resolved()
+    assert_option_error(lambda: TrainConfig(select_metric="f2").resolved(),
+                        "--select-metric must be acc, balanced_acc")

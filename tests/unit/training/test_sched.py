@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from run_helpers import StopAfter, quiet
 
-from gluon_finetune.errors import UserError
 from gluon_finetune.networks import model
 from gluon_finetune.training import stages
 from gluon_finetune.training.config import TrainConfig
 from gluon_finetune.training.schedules import HeadFirst, OneCycle
 from gluon_finetune.training.train import fit, make_trainer, resume
+
+from conftest import assert_option_error
 
 TINY = dict(epochs=2, batch_size=8, image_size=32, seed=3, quiet=True)
 
@@ -81,8 +82,7 @@ def test_stage_multipliers_reach_the_optimizer():
     first_of_stage1 = net.features[5][0].conv1.weight.name
     assert by_name[stem_conv] == 0.5 ** 5 and by_name[first_of_stage1] == 0.5 ** 4
     assert by_name[last_bn] == 0.5 and by_name[net.output.weight.name] == 10
-    with pytest.raises(UserError, match="--lr-stage-decay"):
-        TrainConfig(lr_stage_decay=0).resolved()
+    assert_option_error(lambda: TrainConfig(lr_stage_decay=0).resolved(), "--lr-stage-decay")
 
 
 def _features(net):
@@ -141,8 +141,7 @@ def test_bad_combinations_are_refused_naming_the_option():
                           (dict(schedule="onecycle", kvstore="dist_sync"), "distributed"),
                           (dict(cache_features=True), "--freeze-epochs"),
                           (dict(onecycle_momentum=[0.95]), "--onecycle-momentum")]:
-        with pytest.raises(UserError, match=fragment):
-            TrainConfig(**bad).resolved()
+        assert_option_error(lambda bad=bad: TrainConfig(**bad).resolved(), fragment)
 
 
 def _parse(*argv):

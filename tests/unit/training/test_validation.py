@@ -20,6 +20,8 @@ from gluon_finetune.training.config import TrainConfig
 from gluon_finetune.training.ema import WeightEMA
 from gluon_finetune.training.train import fit, resume
 
+from conftest import assert_option_error
+
 # Head-only training on cached features: epochs of a fraction of a second.
 FAST = dict(batch_size=8, image_size=32, seed=5, quiet=True, freeze_features=True,
             cache_features=True, lr=0.05)
@@ -241,12 +243,11 @@ def test_cli_val_split_early_stop_and_ema_end_to_end(tiny_hotdog, tiny_source, t
     for bad, message in ((dict(ema=1.5), "--ema must be between 0 and 1"),
                          (dict(val_split=0), "--val-split must be between 0 and 1"),
                          (dict(early_stop=0), "--early-stop must be at least 1")):
-        with pytest.raises(UserError, match=message):
-            TrainConfig(data=tiny_hotdog, **bad).resolved()
+        assert_option_error(lambda bad=bad: TrainConfig(data=tiny_hotdog, **bad).resolved(), message)
 
 
 def test_a_distributed_job_keeps_a_val_split_and_an_ema(tiny_hotdog, tiny_source, tmp_path):
-    from test_distributed import assert_no_process_left, free_port, read_history, run_job, tiny_train
+    from dist_helpers import assert_no_process_left, free_port, read_history, run_job, tiny_train
 
     port = free_port()
     out = tmp_path / "run"
