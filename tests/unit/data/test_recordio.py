@@ -179,6 +179,47 @@ def test_a_truncated_rec_or_a_disagreeing_idx_is_refused_naming_the_record(packe
         scan_folder(str(tmp_path / "missing.rec"))
 
 
+def test_a_lst_classes_file_or_label_that_disagrees_is_refused_naming_the_file(packed, tmp_path):
+    out, _ = packed
+    other = copy_rec(out, str(tmp_path / "other"))
+    with open(other[:-4] + ".lst") as f:
+        lines = f.read().splitlines()
+    with open(other[:-4] + ".lst", "w") as f:
+        f.write("\n".join(["99\t0.000000\thotdog/x.jpg"] + lines[1:]) + "\n")
+    with pytest.raises(UserError, match=r"other.lst has no line for record 0 .*belongs to another .rec"):
+        scan_folder(other)
+    twice = copy_rec(out, str(tmp_path / "twice"))
+    with open(twice[:-4] + ".lst") as f:
+        lines = f.read().splitlines()
+    lines[1] = lines[1].rsplit("\t", 1)[0] + "\t" + lines[0].rsplit("\t", 1)[1]
+    with open(twice[:-4] + ".lst", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with pytest.raises(UserError, match=r"twice.lst lists hotdog/00000.jpg twice \(again for record 1\)"):
+        scan_folder(twice)
+    few = copy_rec(out, str(tmp_path / "few"))
+    with open(few[:-4] + "-classes.json", "w") as f:
+        json.dump({"classes": ["hotdog"]}, f)
+    with pytest.raises(UserError, match=r"few-classes.json names 1 classes, but a record of .*few.rec has label 1"):
+        scan_folder(few)
+    with open(few[:-4] + "-classes.json", "w") as f:
+        f.write("[not json")
+    with pytest.raises(UserError, match=r"few-classes.json is not a class list"):
+        scan_folder(few)
+    # Labels that are not classes, and a payload too short for MXNet's image header.
+    for name, payload in (("half", mx.recordio.pack(mx.recordio.IRHeader(0, 0.5, 0, 0), b"x")),
+                          ("minus", mx.recordio.pack(mx.recordio.IRHeader(0, -1.0, 0, 0), b"x")),
+                          ("short", b"tiny")):
+        rec, idx = str(tmp_path / (name + ".rec")), str(tmp_path / (name + ".idx"))
+        writer = mx.recordio.MXIndexedRecordIO(idx, rec, "w")
+        writer.write_idx(0, payload)
+        writer.close()
+        expected = "holds no image header" if name == "short" else "has label .*a class needs a whole number"
+        with pytest.raises(UserError, match=r"record 0 \(at byte 0 in .*%s.rec.*\) %s" % (name, expected)):
+            scan_folder(rec)
+    with pytest.raises(UserError, match="--max-side 4 is too small"):
+        pack_folder(out + ".rec", str(tmp_path / "small"), max_side=4)
+
+
 def test_a_record_that_does_not_decode_is_listed_and_the_loader_workers_go_on(tiny_hotdog, tmp_path):
     folder = str(tmp_path / "broken")
     shutil.copytree(tiny_hotdog, folder)
