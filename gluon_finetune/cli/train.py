@@ -103,11 +103,9 @@ def add_option(g, name):
             default = None
         elif o.show is not None:
             default = o.show(default)
-        for key in ("type", "metavar", "choices", "nargs", "const"):
-            if getattr(o, key) is not None:
-                kwargs[key] = getattr(o, key)
-        if default is not None or o.type is not None or o.choices is not None:
-            kwargs["default"] = default
+        kwargs.update((key, getattr(o, key)) for key in ("type", "metavar", "choices", "nargs",
+                                                         "const") if getattr(o, key) is not None)
+        kwargs["default"] = default
     g.add_argument(o.flag, **kwargs)
 
 

@@ -112,6 +112,10 @@ class FolderReport:
     largest: tuple = None
     items: dict = field(default_factory=dict, repr=False)
 
+    def all_items(self):
+        """Every ``(path, label)`` of every split, by label and then path: the set unsplit."""
+        return sorted((i for items in self.items.values() for i in items), key=lambda i: (i[1], i[0]))
+
     def num_images(self, split=None):
         """Number of (readable, once checked) images in ``split``, or in both."""
         splits = [split] if split else list(self.counts)

@@ -29,7 +29,7 @@ from .. import recfile
 from ..errors import UserError
 from ..fsutil import atomic_path, write_json
 from ..fsutil import display_path as _display
-from ..imageio import ImageReadError, read_image
+from ..imageio import ImageReadError, read_bytes, read_image
 from ..progress import progress
 from .folders import CSV_SPLITS, TRAIN_TEST, scan_folder
 
@@ -140,8 +140,7 @@ def _splits(report):
     if report.layout == CSV_SPLITS:
         return {s: (report.items[s], base) for s in ("train", "test", "val") if s in report.items}
     # One set: every image, by class then name, split later by --split as the folder is.
-    every = sorted((i for s in report.items.values() for i in s), key=lambda i: (i[1], i[0]))
-    return {"train": (every, base)}
+    return {"train": (report.all_items(), base)}
 
 
 def _write_split(items, base, rec_tmp, idx_tmp, lst_tmp, max_side, quality, reencode, bar):
@@ -151,7 +150,7 @@ def _write_split(items, base, rec_tmp, idx_tmp, lst_tmp, max_side, quality, reen
     try:
         with open(lst_tmp, "w", encoding="utf-8", newline="\n") as lst:
             for key, (path, label) in enumerate(items):
-                data = _encoded(path, max_side, quality) if reencode else _read_bytes(path)
+                data = _encoded(path, max_side, quality) if reencode else read_bytes(path)
                 header = mx.recordio.IRHeader(0, float(label), key, 0)
                 writer.write_idx(key, mx.recordio.pack(header, data))
                 rel = os.path.relpath(path, base).replace(os.sep, "/")
@@ -160,14 +159,6 @@ def _write_split(items, base, rec_tmp, idx_tmp, lst_tmp, max_side, quality, reen
     finally:
         writer.close()
     return len(items)
-
-
-def _read_bytes(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as err:
-        raise UserError("cannot read %s: %s" % (_display(path), err.strerror)) from None
 
 
 def _encoded(path, max_side, quality):

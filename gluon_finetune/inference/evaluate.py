@@ -283,7 +283,7 @@ def _rec_items(data, run_classes, run_config, same):
         where = (os.path.basename(data_mod.rec_sibling(data, "test"))
                  if report.layout == data_mod.REC_SPLITS else "held out by the run")
         return items, "%s, its %d test records (%s)" % (data, len(items), where)
-    items = sorted((i for s in report.items.values() for i in s), key=lambda i: (i[1], i[0]))
+    items = report.all_items()
     return items, "%s, every record (%d)" % (data, len(items))
 
 

@@ -33,8 +33,6 @@ SCRATCH_LR = 0.1
 
 
 def _epochs_list(text):
-    from ..errors import UserError
-
     try:
         return [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
@@ -42,8 +40,6 @@ def _epochs_list(text):
 
 
 def _momenta(text):
-    from ..errors import UserError
-
     text = text.strip().lower()
     try:
         return [] if text in ("off", "none", "") else [float(m) for m in text.split(",")]
