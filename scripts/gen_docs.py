@@ -229,6 +229,7 @@ def module_names(module):
 def api_page():
     import importlib
 
+    from gluon_finetune import options
     from gluon_finetune.inference import evaluate, predict
     from gluon_finetune.training import callbacks, loop
 
@@ -246,6 +247,10 @@ def api_page():
         ("gluon_finetune.training.callbacks", "The built-in callbacks", None, callbacks,
          module_names(callbacks)),
         ("gluon_finetune.augment", "Augmentation", None, augment, module_names(augment)),
+        ("gluon_finetune.options", "Declaring a setting",
+         "How `TrainConfig`, `Int8Options` and the commands' settings (`inference.options`, "
+         "`serve.options`) declare each field once, and how the commands read them.",
+         options, ["option", "Rule", "check", "from_args", "flags"]),
     ]
     lines = [HEADER, "# Python API reference\n\n",
              "Signatures and docstrings, read from the library with `inspect`. The guides "

@@ -101,14 +101,17 @@ def assert_option_error(call, fragment):
     of the command line's message, ``--batch-size must be``)."""
     import re
 
+    from gluon_finetune.cli import cli_flags
     from gluon_finetune.errors import OptionError
-    from gluon_finetune.training.config import CLI_FLAGS, SCRATCH_LABEL
+    from gluon_finetune.training.config import SCRATCH_LABEL
+
+    CLI_FLAGS = cli_flags()
 
     with pytest.raises(OptionError) as err:
         call()
     field_of = {flag: name for name, flag in CLI_FLAGS.items()}
     field_of["--scratch"] = SCRATCH_LABEL["mode"]
-    library = re.sub(r"--[a-z][a-z-]*", lambda m: field_of.get(m.group(0), m.group(0)), fragment)
+    library = re.sub(r"--[a-z][a-z0-9-]*", lambda m: field_of.get(m.group(0), m.group(0)), fragment)
     assert re.search(library, str(err.value)), (library, str(err.value))
     assert re.search(fragment, err.value.render(CLI_FLAGS)), (fragment, err.value.render(CLI_FLAGS))
     return err.value

@@ -10,7 +10,7 @@ import sys
 import warnings
 
 from .. import __version__
-from ..inference.int8.options import CALIB_MODES, DEFAULT_CALIB_IMAGES, DEFAULTS, KEEP_FLOAT, Int8Options
+from ..inference.int8.options import Int8Options
 
 # Order is the order shown in --help.
 COMMANDS = ["demo", "augment", "data", "train", "lr-find", "compare", "evaluate", "predict", "serve",
@@ -102,56 +102,78 @@ def add_threads_option(parser):
                              "else one per physical core this process may use)")
 
 
-def add_run_options(parser, ctx=True, amp=True):
-    """The options of a command that loads a trained run: RUN_DIR, ``--checkpoint``,
-    ``--ctx`` and ``--amp`` (unless asked not to), ``--threads``."""
+def add_field_option(g, f):
+    """Add dataclass field ``f``'s option, as its declaration (:func:`gluon_finetune.options.option`)
+    says, to argparse parser or group ``g``."""
+    from ..options import default_of, option_of
+
+    o = option_of(f)
+    default = default_of(f)
+    text = o.help
+    # The field's default, which argparse's %(default)s would not show.
+    if "{default:g}" in text:
+        text = text.replace("{default:g}", "%g" % default)
+    text = text.replace("{default}", str(default))
+    kwargs = dict(help=text)
+    if o.kind == "switch":
+        kwargs.update(action=argparse.BooleanOptionalAction,
+                      default=None if o.from_recipe else default)
+    elif o.kind == "negated_switch":
+        kwargs.update(action=argparse.BooleanOptionalAction, default=not default)
+    elif o.kind in ("negated", "store_true"):
+        kwargs.update(action="store_true")
+    else:
+        if o.from_recipe:
+            default = None
+        elif o.show is not None:
+            default = o.show(default)
+        kwargs.update((key, getattr(o, key)) for key in ("type", "metavar", "choices", "nargs",
+                                                         "const") if getattr(o, key) is not None)
+        kwargs["default"] = default
+        if o.required:
+            kwargs["required"] = True
+    g.add_argument(o.flag, **kwargs)
+
+
+def add_options(g, cls, names):
+    """Add the options of ``cls``'s fields ``names``, in that order, to parser or group ``g``."""
+    import dataclasses
+
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for name in names:
+        add_field_option(g, fields[name])
+
+
+def add_run_options(parser, cls):
+    """The options of a command that loads a trained run: RUN_DIR, then ``cls``'s
+    ``--checkpoint`` and ``--weights`` (and ``--ctx`` and ``--amp`` when ``cls`` loads the
+    network to run it, :class:`~gluon_finetune.inference.options.LoadOptions`), ``--threads``."""
+    from ..inference.options import LoadOptions
+
     parser.add_argument("run", metavar="RUN_DIR", help="a run folder written by `gluon-finetune train`")
-    parser.add_argument("--checkpoint", default="best", metavar="best|last",
-                        help="best validation accuracy (test accuracy in a run without validation "
-                             "images) or last epoch (default: best)")
-    parser.add_argument("--weights", default="auto", metavar="auto|ema|raw",
-                        help="the run's moving average of the weights (kept with train --ema) or "
-                             "the raw weights; auto: the average when the run has one (default)")
-    if ctx:
-        parser.add_argument("--ctx", default=None,
-                            help="device: cpu, gpu0, ... (default: first GPU, else CPU)")
-    if amp:
-        parser.add_argument("--amp", action="store_true",
-                            help="mixed precision: float16 on a GPU, bfloat16 on a CPU with "
-                                 "AVX512_BF16 or AMX; probabilities within ~1e-2 of float32")
+    add_options(parser, cls, ["checkpoint", "weights"]
+                + (["ctx", "amp"] if issubclass(cls, LoadOptions) else []))
     add_threads_option(parser)
 
 
-def add_int8_options(parser, flag=True):
-    """``--int8`` (unless ``flag`` is False) and the calibration options that go with it."""
-    if flag:
-        parser.add_argument("--int8", action="store_true",
-                            help="INT8 network through oneDNN (CPU only): quantised from the run, "
-                                 "calibrated on its training images, cached in RUN_DIR/int8/")
-    parser.add_argument("--calib-data", metavar="DIR",
-                        help="images to calibrate INT8 on (default: the run's training images; "
-                             "a folder with train/ and test/ gives its train/)")
-    parser.add_argument("--calib-images", type=int, metavar="N",
-                        help="how many calibration images, drawn with a fixed seed "
-                             "(default: %d, or all when fewer)" % DEFAULT_CALIB_IMAGES)
-    parser.add_argument("--calib-mode", default=DEFAULTS.calib_mode, metavar="|".join(CALIB_MODES),
-                        help="layer ranges from min/max (naive) or minimal KL divergence "
-                             "(entropy, slower) (default: %s)" % DEFAULTS.calib_mode)
-    parser.add_argument("--keep-float", default=DEFAULTS.keep_float, metavar="|".join(KEEP_FLOAT),
-                        help="layers left in float32: only the output layer (output), also the "
-                             "first convolution (first-conv), or also the first stage (stage1); "
-                             "more float32 is slower (with or without VNNI) and, on the demo "
-                             "run, no more accurate (default: %s)" % DEFAULTS.keep_float)
+def add_int8_options(parser, cls=None):
+    """The ``int8`` switch of command options ``cls`` (when given) and the calibration
+    options that go with it (:class:`~gluon_finetune.inference.int8.options.Int8Options`)."""
+    if cls is not None:
+        add_options(parser, cls, ["int8"])
+    add_options(parser, Int8Options, ["calib_data", "calib_images", "calib_mode", "keep_float"])
 
 
-def check_int8_args(args):
-    """Refuse option mixes ``--int8`` cannot honour, before a network is loaded."""
-    from ..errors import UserError
+def checked_options(cls, args):
+    """The settings ``cls`` of parsed ``args``, checked as declared (and the INT8 ones with
+    them), before a network is loaded."""
+    from ..errors import OptionError
+    from ..options import check, from_args
 
-    if getattr(args, "int8", False) and getattr(args, "amp", False):
-        raise UserError("--int8 and --amp are two different precisions; choose one")
-    if not getattr(args, "int8", True) and Int8Options.from_args(args).sets_calibration:
-        raise UserError("--calib-data and --calib-images go with --int8")
+    options = check(from_args(cls, args))
+    if not options.int8 and Int8Options.from_args(args).sets_calibration:
+        raise OptionError("{calib_data} and {calib_images} go with {int8}")
+    return options
 
 
 def int8_predictor(model, args):
@@ -195,10 +217,23 @@ def _cli_text(err):
     from ..errors import OptionError
 
     if isinstance(err, OptionError):
-        from ..training.config import CLI_FLAGS
-
-        return err.render(CLI_FLAGS)
+        return err.render(cli_flags())
     return str(err)
+
+
+def cli_flags():
+    """``{field: flag}`` of every declared setting, for an OptionError on the command line.
+
+    The declarations agree on every field they share (``batch_size`` is ``--batch-size``
+    in train, evaluate and predict; a test checks it), so one map serves every command.
+    """
+    from ..inference.options import EvaluateOptions, ExportOptions, PredictOptions
+    from ..options import flags
+    from ..serve.options import ServeOptions
+    from ..training.config import CLI_FLAGS
+
+    return flags(EvaluateOptions, PredictOptions, ExportOptions, ServeOptions, Int8Options,
+                 extra=CLI_FLAGS)
 
 
 def formatter(prog):

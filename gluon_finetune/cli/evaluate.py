@@ -1,5 +1,6 @@
 """``gluon-finetune evaluate``: how good is a trained run, class by class."""
-from . import add_int8_options, add_run_options, check_int8_args, formatter
+from ..inference.options import EvaluateOptions
+from . import add_int8_options, add_options, add_run_options, checked_options, formatter
 from .train import add_csv_options
 
 DESCRIPTION = """\
@@ -42,40 +43,35 @@ def register(sub):
     p = sub.add_parser("evaluate", formatter_class=formatter,
                        help="accuracy, per-class scores, confusion matrix and mistakes of a run",
                        description=DESCRIPTION, epilog=EPILOG)
-    add_run_options(p)
+    add_run_options(p, EvaluateOptions)
     p.add_argument("--data", required=True, metavar="DIR|CSV",
                    help="labelled image folder, or a CSV file of paths and labels (its test rows "
                         "when it has a split column)")
     add_csv_options(p)
-    p.add_argument("--tta", metavar="five-crop|ten-crop",
-                   help="also average the softmax over test-time crops")
-    p.add_argument("--out", metavar="DIR",
-                   help="where to write the results: new, empty, or an earlier evaluation's "
-                        "(default: RUN_DIR/eval)")
-    p.add_argument("--mistakes", type=int, default=16, metavar="N",
-                   help="mistakes to draw, most confident first (default: 16)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="(default: 32)")
+    add_options(p, EvaluateOptions, ["tta", "out", "mistakes", "batch_size"])
     p.add_argument("--json", action="store_true", help="print evaluation.json instead of the table")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_int8_options(p)
+    add_int8_options(p, EvaluateOptions)
     p.set_defaults(func=run)
 
 
 def run(args):
+    import dataclasses
     import json
     import sys
 
     from ..inference.evaluate import evaluate_run
     from ..inference.int8.options import Int8Options
 
-    check_int8_args(args)
-    result = evaluate_run(args.run, args.data, checkpoint=args.checkpoint, tta=args.tta,
-                          batch_size=args.batch_size, ctx=args.ctx, quiet=args.quiet, amp=args.amp,
-                          weights=args.weights, path_col=args.path_col, label_col=args.label_col,
-                          int8=Int8Options.from_args(args) if args.int8 else False,
+    options = checked_options(EvaluateOptions, args)
+    settings = dataclasses.asdict(options)
+    settings.pop("out")  # written below, by result.write
+    settings["int8"] = Int8Options.from_args(args) if options.int8 else False
+    result = evaluate_run(args.run, args.data, quiet=args.quiet, path_col=args.path_col,
+                          label_col=args.label_col, **settings,
                           log=None if args.quiet else lambda line: print(line, file=sys.stderr,
                                                                          flush=True))
-    result.write(args.out, mistakes=args.mistakes)
+    result.write(options.out, mistakes=options.mistakes)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
         return 0

@@ -1,5 +1,6 @@
 """``gluon-finetune export``: a trained run as files a deployment can load without this package."""
-from . import add_int8_options, add_run_options, formatter
+from ..inference.options import ExportOptions
+from . import add_int8_options, add_options, add_run_options, formatter
 
 DESCRIPTION = """\
 Export a run's network for deployment, with its labels and its test-time
@@ -41,27 +42,23 @@ def register(sub):
     p = sub.add_parser("export", formatter_class=formatter,
                        help="export a run for deployment (MXNet symbol + params, or ONNX)",
                        description=DESCRIPTION, epilog=EPILOG)
-    add_run_options(p, ctx=False, amp=False)
-    p.add_argument("--out", metavar="DIR",
-                   help="folder to write (new, empty, or an earlier export; default: RUN_DIR/export)")
-    p.add_argument("--format", default="mxnet", metavar="mxnet|onnx", help="(default: mxnet)")
-    p.add_argument("--name", metavar="NAME", help="file name stem (default: the model's name)")
-    p.add_argument("--quantize", metavar="int8",
-                   help="export the network quantised to INT8 (oneDNN, CPU; --format mxnet)")
-    add_int8_options(p, flag=False)
+    add_run_options(p, ExportOptions)
+    add_options(p, ExportOptions, ["out", "format", "name", "quantize"])
+    add_int8_options(p)
     p.set_defaults(func=run)
 
 
 def run(args):
+    import dataclasses
     import os
     import sys
 
     from ..inference.export import export_run
     from ..inference.int8.options import Int8Options
+    from ..options import from_args
     from ..runs.selection import checkpoint_label
 
-    result = export_run(args.run, out=args.out, format=args.format, checkpoint=args.checkpoint,
-                        name=args.name, weights=args.weights, quantize=args.quantize,
+    result = export_run(args.run, **dataclasses.asdict(from_args(ExportOptions, args)),
                         int8=Int8Options.from_args(args),
                         log=lambda line: print(line, file=sys.stderr, flush=True))
     print("exported %s (%s, epoch %s) as %s %s to %s"

@@ -1,5 +1,6 @@
 """``gluon-finetune predict``: what a trained run says about new images."""
-from . import add_int8_options, add_run_options, check_int8_args, formatter, int8_predictor
+from ..inference.options import PredictOptions
+from . import add_int8_options, add_options, add_run_options, checked_options, formatter, int8_predictor
 
 DESCRIPTION = """\
 Classify images with a trained run: one line per image with the predicted class
@@ -34,30 +35,21 @@ from Python:
 """
 
 
-#: Timed calls of --latency without a number.
-LATENCY_CALLS = 50
-
-
 def register(sub):
     p = sub.add_parser("predict", formatter_class=formatter,
                        help="classify images with a trained run",
                        description=DESCRIPTION, epilog=EPILOG)
-    add_run_options(p)
+    add_run_options(p, PredictOptions)
     p.add_argument("images", metavar="IMAGE_OR_FOLDER", nargs="+",
                    help="image files or folders, or CSV files listing images (relative to the "
                         "CSV's folder) in a column named path")
-    p.add_argument("--path-col", metavar="NAME",
-                   help="the column of image paths in a CSV input (default: path)")
-    p.add_argument("--top-k", type=int, default=1, metavar="K",
-                   help="list the K most probable classes (default: 1)")
+    add_options(p, PredictOptions, ["path_col", "top_k"])
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print JSON")
     out.add_argument("--csv", action="store_true", help="print CSV")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="(default: 32)")
-    add_int8_options(p)
-    p.add_argument("--latency", nargs="?", type=int, const=LATENCY_CALLS, metavar="CALLS",
-                   help="also time CALLS calls on one image at a time and print the median and "
-                        "p95 milliseconds (default: %d calls)" % LATENCY_CALLS)
+    add_options(p, PredictOptions, ["batch_size"])
+    add_int8_options(p, PredictOptions)
+    add_options(p, PredictOptions, ["latency"])
     p.set_defaults(func=run)
 
 
@@ -66,16 +58,9 @@ def run(args):
     import json
     import sys
 
-    from ..errors import UserError
     from ..inference.predict import load_run
 
-    if args.top_k < 1:
-        raise UserError("--top-k must be at least 1")
-    if args.batch_size < 1:
-        raise UserError("--batch-size must be at least 1")
-    if args.latency is not None and args.latency < 1:
-        raise UserError("--latency must time at least 1 call")
-    check_int8_args(args)
+    checked_options(PredictOptions, args)
     model = load_run(args.run, checkpoint=args.checkpoint, ctx=args.ctx, amp=args.amp,
                      weights=args.weights)
     if model.checkpoint["weights"] == "ema":

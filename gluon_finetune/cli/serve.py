@@ -1,12 +1,8 @@
 """``gluon-finetune serve``: a trained run as an HTTP service (Open Inference Protocol, /predict)."""
 import argparse
 
-from . import add_int8_options, add_run_options, check_int8_args, formatter, int8_predictor
-
-#: Server processes by default (scripts/bench.py --only serve measured 1 and 2 on 2 cores).
-DEFAULT_WORKERS = 1
-#: The environment variable that can hold the token (kept out of `ps` and shell history).
-TOKEN_ENV = "GLUON_FINETUNE_TOKEN"
+from ..serve.options import TOKEN_ENV, ServeOptions
+from . import add_int8_options, add_options, add_run_options, checked_options, formatter, int8_predictor
 
 DESCRIPTION = """\
 Serve a trained run over HTTP: the Open Inference Protocol (KServe v2 REST,
@@ -64,59 +60,15 @@ def register(sub):
     p = sub.add_parser("serve", formatter_class=formatter,
                        help="an HTTP inference service for a run (Open Inference Protocol)",
                        description=DESCRIPTION, epilog=EPILOG)
-    add_run_options(p)
-    add_int8_options(p)
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default: 127.0.0.1, this machine only; "
-                        "0.0.0.0 for every interface)")
-    p.add_argument("--port", type=int, default=8080, help="(default: 8080; 0: a free one)")
-    p.add_argument("--max-batch", type=int, default=16, metavar="N",
-                   help="most images in one batch (default: 16)")
-    p.add_argument("--max-delay-ms", type=float, default=5.0, metavar="MS",
-                   help="how long the oldest waiting image may wait for a batch to fill "
-                        "(default: 5)")
-    p.add_argument("--queue", type=int, default=256, metavar="N",
-                   help="most images waiting; beyond, 503 with Retry-After (default: 256)")
-    p.add_argument("--max-upload-mb", type=float, default=20.0, metavar="MB",
-                   help="largest image file accepted, in MiB (default: 20)")
-    p.add_argument("--max-pixels", type=int, default=50_000_000, metavar="N",
-                   help="most pixels an image may have, read from its header before decoding "
-                        "(default: 50000000, a 48-megapixel photo fits)")
-    p.add_argument("--top-k", type=int, default=5, metavar="K",
-                   help="classes POST /predict lists without ?top_k= (default: 5)")
-    p.add_argument("--token", metavar="TOKEN",
-                   help="require 'Authorization: Bearer TOKEN' on every endpoint but the health "
-                        "probes (default: %s from the environment; prefer it: a command "
-                        "line is visible to other users in `ps`)" % TOKEN_ENV)
-    p.add_argument("--no-access-log", action="store_true",
-                   help="do not log one line per request on stderr")
-    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, metavar="N",
-                   help="server processes on the one port, each loading the run and batching "
-                        "on its own, the cores split between them unless --threads says "
-                        "(default: %(default)s; the serving guide's benchmark says when more "
-                        "help). /metrics then shows the figures of the worker that answers")
+    add_run_options(p, ServeOptions)
+    add_int8_options(p, ServeOptions)
+    add_options(p, ServeOptions, ["host", "port", "max_batch", "max_delay_ms", "queue",
+                                  "max_upload_mb", "max_pixels", "top_k", "token", "access_log",
+                                  "workers"])
     # A child of --workers N: serve on this inherited socket, and name yourself in the log.
     p.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     p.add_argument("--worker-name", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
-
-
-def check_args(args):
-    """Refuse impossible settings before the network is loaded (each a UserError)."""
-    from ..errors import UserError
-
-    if not 0 <= args.port <= 65535:
-        raise UserError("--port must be 0 to 65535, got %d" % args.port)
-    for flag, value, least in (("--max-batch", args.max_batch, 1), ("--queue", args.queue, 1),
-                               ("--workers", args.workers, 1),
-                               ("--max-pixels", args.max_pixels, 1), ("--top-k", args.top_k, 1)):
-        if value < least:
-            raise UserError("%s must be at least %d, got %s" % (flag, least, value))
-    if not args.max_delay_ms >= 0:
-        raise UserError("--max-delay-ms must be 0 or more, got %s" % args.max_delay_ms)
-    if not args.max_upload_mb > 0:
-        raise UserError("--max-upload-mb must be more than 0, got %s" % args.max_upload_mb)
-    check_int8_args(args)
 
 
 def listen(host, port):
@@ -168,7 +120,7 @@ def run(args):
                         "prometheus_client, python-multipart)" % err.name) from None
     from ..runs.rundir import RunDir
 
-    check_args(args)
+    checked_options(ServeOptions, args)
     RunDir.open(args.run)  # not a run folder: said before anything is bound or loaded
     token = args.token or os.environ.get(TOKEN_ENV) or None
     if args.listen_fd is not None:  # a child of --workers N: the parent bound the socket

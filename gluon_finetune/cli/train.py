@@ -2,10 +2,10 @@
 import argparse
 import dataclasses
 
+from ..options import cli_value, default_of, option_of, options
 from ..training.config import SCRATCH_LR, TrainConfig
-from ..training.options import cli_value, default_of, option_of, options
 from ..training.recipes import RECIPES, TRAIN_DEFAULT
-from . import add_threads_option, formatter
+from . import add_field_option, add_threads_option, formatter
 
 #: The book's settings, as TrainConfig has them.
 DEFAULTS = TrainConfig()
@@ -83,30 +83,8 @@ FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 
 def add_option(g, name):
-    """Add field ``name``'s option, as its declaration says, to argparse group ``g``."""
-    f = FIELDS[name]
-    o = option_of(f)
-    default = default_of(f)
-    text = o.help
-    if "{default" in text:  # the field's default, which argparse's %(default)s would not show
-        text = text.replace("{default:g}", "%g" % default).replace("{default}", str(default))
-    kwargs = dict(help=text)
-    if o.kind == "switch":
-        kwargs.update(action=argparse.BooleanOptionalAction,
-                      default=None if o.from_recipe else default)
-    elif o.kind == "negated_switch":
-        kwargs.update(action=argparse.BooleanOptionalAction, default=not default)
-    elif o.kind == "negated":
-        kwargs.update(action="store_true")
-    else:
-        if o.from_recipe:
-            default = None
-        elif o.show is not None:
-            default = o.show(default)
-        kwargs.update((key, getattr(o, key)) for key in ("type", "metavar", "choices", "nargs",
-                                                         "const") if getattr(o, key) is not None)
-        kwargs["default"] = default
-    g.add_argument(o.flag, **kwargs)
+    """Add TrainConfig field ``name``'s option, as its declaration says, to argparse group ``g``."""
+    add_field_option(g, FIELDS[name])
 
 
 def add_training_options(p):

@@ -15,9 +15,11 @@ from ..errors import UserError
 from ..fsutil import claim_folder, write_json
 from ..imageio import ImageReadError, read_image
 from ..metrics import scores
+from ..options import check
 from ..progress import progress
 from ..runs.selection import checkpoint_label
 from .int8.options import Int8Options
+from .options import EvaluateOptions
 from .predict import as_image, load_run, tta_kind
 
 # --------------------------------------------------------------------------- a run on a folder
@@ -337,11 +339,10 @@ def evaluate_run(run, data, checkpoint="best", tta=None, out=None, batch_size=32
     -------
     Evaluation
     """
-    kind = tta_kind(tta)  # refuse a bad value before any work
-    if int(batch_size) < 1:
-        raise UserError("--batch-size must be at least 1")
-    if int8 and amp:
-        raise UserError("--int8 and --amp are two different precisions; choose one")
+    # Refuse a bad value before any work, by the options' declarations.
+    check(EvaluateOptions(checkpoint=checkpoint, weights=weights, ctx=ctx, amp=amp, tta=tta,
+                          out=out, mistakes=mistakes, batch_size=batch_size, int8=bool(int8)))
+    kind = tta_kind(tta)
     model = load_run(run, checkpoint=checkpoint, ctx=ctx, amp=amp, weights=weights)
     items, what = evaluation_items(data, model.classes, model.config, path_col, label_col)
     quantized = None

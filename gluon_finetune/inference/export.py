@@ -40,13 +40,12 @@ import warnings
 
 import numpy as np
 
-from ..errors import UserError, first_line
+from ..errors import OptionError, UserError, first_line
 from ..fsutil import claim_folder, write_json
 from ..networks import symbol_source
+from ..options import check
 from .int8.options import Int8Options
-
-FORMATS = ("mxnet", "onnx")
-QUANTIZE = ("int8",)
+from .options import ExportOptions
 
 #: The onnx release the ``onnx`` extra installs: the newest MXNet 1.9.1's exporter works with.
 ONNX_REQUIREMENT = "onnx==1.18.0"
@@ -190,18 +189,13 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weig
     from ..runs.rundir import provenance
     from .predict import load_run
 
-    if format not in FORMATS:
-        raise UserError("unknown --format %r; use mxnet (symbol + params) or onnx" % (format,))
+    check(ExportOptions(out=out, format=format, checkpoint=checkpoint, name=name, weights=weights,
+                        quantize=quantize))
     int8 = Int8Options.of(int8)
     if quantize is not None:
-        if quantize not in QUANTIZE:
-            raise UserError("unknown --quantize %r; use int8" % (quantize,))
-        if format != "mxnet":
-            raise UserError("--quantize int8 writes MXNet symbol + params (oneDNN INT8 "
-                            "operators); it cannot be combined with --format %s" % format)
         int8.check()
     elif int8.sets_calibration:
-        raise UserError("--calib-data and --calib-images go with --quantize int8")
+        raise OptionError("{calib_data} and {calib_images} go with {quantize} int8")
     onnx_version = check_onnx() if format == "onnx" else None
     model = load_run(run, checkpoint=checkpoint, ctx=mx.cpu(), weights=weights)
     steps = preprocessing_steps(model.augs)
@@ -212,8 +206,6 @@ def export_run(run, out=None, format="mxnet", checkpoint="best", name=None, weig
 
         quantized = quantize_run(model, int8, log=log)
     name = name or symbol_source.short_name(model.config.model) + ("-int8" if quantize else "")
-    if not name or os.sep in name or name.startswith("."):
-        raise UserError("--name %r is not a plain file name" % (name,))
     out = os.path.abspath(out or os.path.join(model.path, "export"))
     if format == "mxnet":
         model_files = {"symbol": "%s-symbol.json" % name, "params": "%s-0000.params" % name}

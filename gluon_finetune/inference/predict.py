@@ -29,14 +29,15 @@ from ..data import is_csv, is_rec, list_images
 from ..errors import UserError, first_line
 from ..imageio import IMAGE_EXTENSIONS, ImageReadError, read_image
 from ..networks import model, symbol_source
+from ..options import check_fields
 from ..runs.rundir import RunDir
 from ..runs.selection import chosen_on
 from ..training.config import TrainConfig
+from .options import TTA_KINDS, EvaluateOptions
 
 #: The checkpoints a run folder points at, best test accuracy first.
 
 #: Test-time crops: command-line name -> :class:`augment.CropsTransform` kind.
-TTA_KINDS = {"five-crop": "five", "ten-crop": "ten", "five": "five", "ten": "ten"}
 
 
 @dataclasses.dataclass
@@ -107,11 +108,8 @@ def tta_kind(tta):
     """``"five-crop"``/``"ten-crop"`` (or ``"five"``/``"ten"``) -> ``"five"``/``"ten"``; None stays None."""
     if tta is None:
         return None
-    kind = TTA_KINDS.get(str(tta).strip().lower())
-    if kind is None:
-        raise UserError("unknown --tta %r; use five-crop (the four corners and the centre) or "
-                        "ten-crop (the same five and their mirror images)" % (tta,))
-    return kind
+    check_fields(EvaluateOptions(tta=tta))  # an unknown one is refused as its declaration says
+    return TTA_KINDS[str(tta).strip().lower()]
 
 
 # --------------------------------------------------------------------------- images

@@ -18,6 +18,7 @@ command reads (:meth:`RunDir.weights`): the ``best`` checkpoint unless told
 take their weights through it.
 """
 import csv
+import dataclasses
 import datetime
 import json
 import os
@@ -26,6 +27,7 @@ import sys
 
 from .checkpoint import Checkpoints
 from ..errors import UserError
+from ..options import check, option
 from ..fsutil import atomic_path, claim_folder, read_json, write_json
 
 #: The checkpoints a command may name (``--checkpoint``).
@@ -131,10 +133,7 @@ class RunDir:
             Unknown checkpoint name, a run without that checkpoint, or a pointer
             whose ``.params`` file is gone.
         """
-        if name not in CHECKPOINTS:
-            raise UserError("unknown --checkpoint %r; use best (highest validation accuracy, or "
-                            "test accuracy without validation images) or last "
-                            "(the last finished epoch)" % (name,))
+        check(WeightChoice(checkpoint=name))
         record = self.checkpoints.load_meta(name)
         if record is None:
             interrupted = self.checkpoints.load_meta("interrupted")
@@ -164,6 +163,31 @@ class RunDir:
 WEIGHT_CHOICES = ("auto", "ema", "raw")
 
 
+@dataclasses.dataclass(frozen=True)
+class WeightChoice:
+    """Which weights of a run a command reads: its ``--checkpoint`` and ``--weights``.
+
+    Declared once (:func:`gluon_finetune.options.option`) for every command that
+    loads a run (evaluate, predict, serve, export; their options in
+    :mod:`gluon_finetune.inference.options` start with these two).
+    """
+
+    checkpoint: str = option(
+        "best", flag="--checkpoint", metavar="best|last",
+        check=(lambda v: v in CHECKPOINTS,
+               "unknown {checkpoint} %(value)r; use best (highest validation accuracy, or test "
+               "accuracy without validation images) or last (the last finished epoch)"),
+        help="best validation accuracy (test accuracy in a run without validation images) "
+             "or last epoch (default: {default})")
+    weights: str = option(
+        "auto", flag="--weights", metavar="auto|ema|raw",
+        check=(lambda v: v in WEIGHT_CHOICES,
+               "unknown {weights} %(value)r; use auto (the EMA weights when the run has them), "
+               "ema or raw"),
+        help="the run's moving average of the weights (kept with train --ema) or the raw "
+             "weights; auto: the average when the run has one (default)")
+
+
 def pick_weights(meta, weights="auto"):
     """The ``.params`` path of a checkpoint record and which weights it holds.
 
@@ -180,9 +204,7 @@ def pick_weights(meta, weights="auto"):
     (str, str)
         The path and ``"ema"`` or ``"raw"``.
     """
-    if weights not in WEIGHT_CHOICES:
-        raise UserError("unknown --weights %r; use auto (the EMA weights when the run has them), "
-                        "ema or raw" % (weights,))
+    check(WeightChoice(weights=weights))
     if weights == "raw" or (weights == "auto" and not meta.get("ema")):
         return meta["params"], "raw"
     if not meta.get("ema"):

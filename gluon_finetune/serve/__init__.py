@@ -12,8 +12,11 @@ The modules, one job each:
 - :mod:`.oip`: the Open Inference Protocol (KServe v2 REST) request and reply;
 - :mod:`.metrics`: the Prometheus metrics;
 - :mod:`.page`: the offline HTML page of ``GET /``;
-- :mod:`.app`: the Starlette application tying them together.
+- :mod:`.app`: the Starlette application tying them together;
+- :mod:`.options`: ``serve``'s settings, each declared once with its flag and check.
 
 Nothing here imports MXNet: the predictor is built by the command line
 (:mod:`gluon_finetune.cli.serve`) and handed to :func:`.app.create_app`.
+It may import the leaves and, for the settings it shares with ``predict``
+(the weights, the device, INT8), :mod:`gluon_finetune.inference.options`.
 """

@@ -20,13 +20,15 @@ from ..networks.sizes import (  # noqa: F401 (named here too: the options' defau
     default_image_size,
     min_image_size,
 )
+from ..options import Rule, check, flags, option
 from ..progress import LINE_SECONDS
 from .divergence import COLLAPSE_EPOCHS, LOSS_FACTOR, SUSTAIN_BATCHES
-from .options import check_fields, flags, option
 from .recipes import RECIPES, describe
 
 #: ``--select-metric`` choices: what chooses the best checkpoint and drives early stopping.
 SELECT_METRICS = ("acc", "balanced_acc", "macro_f1")
+#: ``--schedule`` choices.
+SCHEDULES = ("constant", "step", "cosine", "onecycle")
 
 FINETUNE_LR = 0.01
 SCRATCH_LR = 0.1
@@ -36,7 +38,8 @@ def _epochs_list(text):
     try:
         return [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
-        raise UserError("--step-epochs must be a comma-separated list of epochs, e.g. 3,4") from None
+        raise OptionError("{step_epochs} must be a comma-separated list of epochs, e.g. 3,4") \
+            from None
 
 
 def _momenta(text):
@@ -44,11 +47,15 @@ def _momenta(text):
     try:
         return [] if text in ("off", "none", "") else [float(m) for m in text.split(",")]
     except ValueError:
-        raise UserError("--onecycle-momentum must be MAX,MIN, e.g. 0.95,0.85, or 'off'") from None
+        raise OptionError("{onecycle_momentum} must be MAX,MIN, e.g. 0.95,0.85, or 'off'") \
+            from None
 
 
 _POSITIVE = (lambda v: v > 0, "must be positive")
 _AT_LEAST_ONE = (lambda v: v >= 1, "must be at least 1")
+_BETA_ALPHA = (lambda v: v >= 0 and v < float("inf"),
+               "must be 0 (off) or a positive Beta alpha such as 0.2 or 1.0, got %(value)r")
+_PROBABILITY = (lambda v: 0 <= v <= 1, "is a probability, between 0 and 1; got %(value)r")
 _IMAGE_SIZES = ", ".join("%d for %s" % (v, k) for k, v in MODEL_IMAGE_SIZES.items())
 
 
@@ -58,8 +65,9 @@ class TrainConfig:
 
     Attributes mirror the ``gluon-finetune train`` options; ``None`` means
     "the default for this mode" and is filled in by :meth:`resolved`. Each field
-    is declared once, with its option (:mod:`gluon_finetune.training.options`):
-    the command line, ``--config`` files and the checks are derived from it.
+    is declared once, with its option (:mod:`gluon_finetune.options`); a check that
+    reads several fields is a :class:`~gluon_finetune.options.Rule` of ``RULES``. The
+    command line, ``--config`` files and the checks are derived from them.
     """
 
     # ----------------------------------------------------------------- data
@@ -116,7 +124,7 @@ class TrainConfig:
         check=_AT_LEAST_ONE,
         help="(default: {default}, the book's; the recipe's when it sets one)")
     lr: Optional[float] = option(
-        None, flag="--lr", group="optimisation", type=float, from_recipe=True,
+        None, flag="--lr", group="optimisation", type=float, from_recipe=True, check=_POSITIVE,
         help="learning rate (default: %g; %g with --scratch)" % (FINETUNE_LR, SCRATCH_LR))
     head_lr_mult: float = option(
         10.0, flag="--head-lr-mult", group="optimisation", type=float, check=_POSITIVE,
@@ -130,7 +138,9 @@ class TrainConfig:
         help="SGD momentum (default: {default:g}, as the book; the recipe's when it sets one)")
     schedule: str = option(
         "constant", flag="--schedule", group="optimisation", from_recipe=True,
-        choices=("constant", "step", "cosine", "onecycle"),
+        choices=SCHEDULES,
+        check=(lambda v: v in SCHEDULES,
+               "must be constant, step, cosine or onecycle, got %(value)r"),
         help="learning-rate schedule (default: constant). onecycle (Smith and Topin "
              "2019, PyTorch's OneCycleLR): the rate rises from lr/25 to --lr over the "
              "first --onecycle-pct of the steps, then falls to lr/25/1e4, both along a "
@@ -202,18 +212,19 @@ class TrainConfig:
              % (LOSS_FACTOR, SUSTAIN_BATCHES, COLLAPSE_EPOCHS))
     # ----------------------------------------------------------------- batch mixes (timm's)
     mixup: float = option(
-        0.0, flag="--mixup", group="mixes", type=float, metavar="ALPHA",
+        0.0, flag="--mixup", group="mixes", type=float, metavar="ALPHA", check=_BETA_ALPHA,
         help="MixUp with lam ~ Beta(ALPHA, ALPHA); timm's recipes use 0.8, "
              "0.2 is a mild start (default: %(default)g, off)")
     cutmix: float = option(
-        0.0, flag="--cutmix", group="mixes", type=float, metavar="ALPHA",
+        0.0, flag="--cutmix", group="mixes", type=float, metavar="ALPHA", check=_BETA_ALPHA,
         help="CutMix with lam ~ Beta(ALPHA, ALPHA); timm's recipes use 1.0 "
              "(default: %(default)g, off)")
     mix_prob: float = option(
-        1.0, flag="--mix-prob", group="mixes", type=float, metavar="P",
+        1.0, flag="--mix-prob", group="mixes", type=float, metavar="P", check=_PROBABILITY,
         help="chance that a batch is mixed at all (default: %(default)g)")
     mix_switch_prob: float = option(
         0.5, flag="--mix-switch-prob", group="mixes", type=float, metavar="P",
+        check=_PROBABILITY,
         help="with both --mixup and --cutmix: chance of CutMix rather than MixUp for "
              "a batch (default: %(default)g)")
     # ----------------------------------------------------------------- input
@@ -288,11 +299,15 @@ class TrainConfig:
              "JSON file {\"class\": weight, ...} naming every class")
     sampler: str = option(
         "random", flag="--sampler", group="imbalance", choices=SAMPLERS,
+        check=(lambda v: v in SAMPLERS, "must be random (the book's shuffle) or balanced (every "
+                                         "class equally often), got %(value)r"),
         help="training order: random (the book's shuffle) or balanced (each epoch "
              "draws every class equally often, as many images as the training set "
              "has; seeded, so a resumed run draws the same) (default: %(default)s)")
     select_metric: str = option(
         "acc", flag="--select-metric", group="imbalance", choices=SELECT_METRICS,
+        check=(lambda v: v in SELECT_METRICS, "must be acc, balanced_acc (the mean recall of "
+                                              "the classes) or macro_f1, got %(value)r"),
         help="what chooses the best checkpoint and drives --early-stop: acc, "
              "balanced_acc (the mean recall of the classes) or macro_f1, measured on "
              "the validation images (the test images without them) (default: "
@@ -340,69 +355,9 @@ class TrainConfig:
         if symbol_source.is_symbol_file(c.weights):
             # The export is the architecture: its graph, cut before the classifier.
             c.model = symbol_source.model_name(c.weights, c.head_layer)
-        elif c.head_layer:
-            raise OptionError("{head_layer} names the classifier of a symbol export; it goes with "
-                              "{weights} NET-symbol.json")
         if c.image_size is None:
             c.image_size = default_image_size(c.model)
-        if c.sampler not in SAMPLERS:
-            raise OptionError("{sampler} must be random (the book's shuffle) or balanced (every "
-                              "class equally often), got %r" % (c.sampler,))
-        if c.select_metric not in SELECT_METRICS:
-            raise OptionError("{select_metric} must be acc, balanced_acc (the mean recall of the "
-                              "classes) or macro_f1, got %r" % (c.select_metric,))
-        if c.schedule not in ("constant", "step", "cosine", "onecycle"):
-            raise OptionError("{schedule} must be constant, step, cosine or onecycle, got %r"
-                              % c.schedule)
-        if c.schedule == "step" and not c.step_epochs:
-            raise OptionError("{schedule} step needs {step_epochs}, e.g. {step_epochs} 3,4")
-        if c.lr <= 0:
-            raise OptionError("{lr} must be positive")
-        check_fields(c)
-        checks = [
-            (all(0 < e <= c.epochs for e in c.step_epochs), "{step_epochs} must lie within {epochs}"),
-            (c.onecycle_div >= 1 and c.onecycle_final_div >= 1,
-             "{onecycle_div} and {onecycle_final_div} must be 1 or more"),
-            (not c.onecycle_momentum or (len(c.onecycle_momentum) == 2
-                                         and all(0 < m < 1 for m in c.onecycle_momentum)),
-             "{onecycle_momentum} must be MAX,MIN within (0, 1), e.g. 0.95,0.85, or 'off'"),
-            (0 <= c.freeze_epochs < c.epochs,
-             "{freeze_epochs} must be 0 or more and leave at least one of {epochs} to train "
-             "every layer"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise OptionError(message)
-        if c.mode == "scratch" and (c.weights or c.freeze_features):
-            raise OptionError("{mode} trains every layer from random weights; it cannot be "
-                              "combined with {weights} or {freeze_features}", SCRATCH_LABEL)
-        _check_mix(c)
-        if c.cache_features and not (c.freeze_features or c.freeze_epochs):
-            raise OptionError("{cache_features} needs {freeze_features} or {freeze_epochs} (cached "
-                              "features only stay valid while the features do not train)")
-        if c.freeze_epochs and (c.freeze_features or c.mode == "scratch"):
-            raise OptionError("{freeze_epochs} trains the head alone first, then every pretrained "
-                              "layer; it cannot be combined with {freeze_features} or {mode}",
-                              SCRATCH_LABEL)
-        if c.schedule == "onecycle" and c.warmup_epochs:
-            raise OptionError("{schedule} onecycle warms up by itself ({onecycle_pct}); drop "
-                              "{warmup_epochs}")
-        distributed = c.kvstore.startswith("dist")
-        if distributed and c.cache_features:
-            # The head trains apart from the network there, and ps-lite's servers abort on
-            # the first push of a key that was never initialised (SIGABRT, "init N first").
-            raise OptionError("{cache_features} is not supported in a distributed job ({kvstore} "
-                              "%s) yet; use {freeze_features} alone there, which trains the same "
-                              "head on the images" % c.kvstore)
-        if distributed and c.sampler != "random":
-            raise OptionError("{sampler} balanced is not supported in a distributed job ({kvstore} "
-                              "%s) yet: the workers cut one shuffled order into shards; use "
-                              "{class_weights} auto there" % c.kvstore)
-        if distributed and (c.schedule == "onecycle" or c.freeze_epochs):
-            raise OptionError("{schedule} onecycle and {freeze_epochs} are not supported in a "
-                              "distributed job ({kvstore} %s) yet: the servers run the optimizer; "
-                              "use {schedule} cosine and {freeze_features} there" % c.kvstore)
-        return c
+        return check(c)
 
     @property
     def mixes(self):
@@ -418,29 +373,63 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def _check_mix(c):
-    """Refuse batch-mix options that are out of range or would do nothing."""
-    for name in ("mixup", "cutmix"):
-        value = getattr(c, name)
-        if not (value >= 0 and value < float("inf")):
-            raise OptionError("{%s} must be 0 (off) or a positive Beta alpha such as 0.2 or 1.0, "
-                              "got %r" % (name, value))
-    for name in ("mix_prob", "mix_switch_prob"):
-        value = getattr(c, name)
-        if not 0 <= value <= 1:
-            raise OptionError("{%s} is a probability, between 0 and 1; got %r" % (name, value))
-    if not c.mixes and (c.mix_prob != 1.0 or c.mix_switch_prob != 0.5):
-        raise OptionError("{mix_prob} and {mix_switch_prob} tune {mixup}/{cutmix}; give {mixup} "
-                          "ALPHA and/or {cutmix} ALPHA too")
-    if c.mix_switch_prob != 0.5 and not (c.mixup > 0 and c.cutmix > 0):
-        raise OptionError("{mix_switch_prob} chooses between CutMix and MixUp per batch; it needs "
-                          "both {mixup} and {cutmix}")
-    if c.mixes and c.cache_features:
-        raise OptionError("{mixup}/{cutmix} mix the training images, and {cache_features} trains "
-                          "on features computed once per image, without them: drop one of the two")
-
-
 #: How the library's messages name ``mode="scratch"``; the command line's flag is ``--scratch``.
 SCRATCH_LABEL = {"mode": "mode='scratch'"}
 #: The command line's name of each field in a message (:meth:`OptionError.render`).
-CLI_FLAGS = flags(TrainConfig, {"mode": "--scratch"})
+CLI_FLAGS = flags(TrainConfig, extra={"mode": "--scratch"})
+
+
+def _distributed(c):
+    return c.kvstore.startswith("dist")
+
+
+#: The checks that read several fields, in the order they are made (after each field's own).
+TrainConfig.RULES = (
+    Rule(lambda c: not c.head_layer or symbol_source.is_symbol_file(c.weights),
+         "{head_layer} names the classifier of a symbol export; it goes with {weights} "
+         "NET-symbol.json"),
+    Rule(lambda c: c.schedule != "step" or c.step_epochs,
+         "{schedule} step needs {step_epochs}, e.g. {step_epochs} 3,4"),
+    Rule(lambda c: all(0 < e <= c.epochs for e in c.step_epochs),
+         "{step_epochs} must lie within {epochs}"),
+    Rule(lambda c: c.onecycle_div >= 1 and c.onecycle_final_div >= 1,
+         "{onecycle_div} and {onecycle_final_div} must be 1 or more"),
+    Rule(lambda c: not c.onecycle_momentum or (len(c.onecycle_momentum) == 2
+                                               and all(0 < m < 1 for m in c.onecycle_momentum)),
+         "{onecycle_momentum} must be MAX,MIN within (0, 1), e.g. 0.95,0.85, or 'off'"),
+    Rule(lambda c: 0 <= c.freeze_epochs < c.epochs,
+         "{freeze_epochs} must be 0 or more and leave at least one of {epochs} to train every "
+         "layer"),
+    Rule(lambda c: c.mode != "scratch" or not (c.weights or c.freeze_features),
+         "{mode} trains every layer from random weights; it cannot be combined with {weights} "
+         "or {freeze_features}", SCRATCH_LABEL),
+    Rule(lambda c: c.mixes or (c.mix_prob == 1.0 and c.mix_switch_prob == 0.5),
+         "{mix_prob} and {mix_switch_prob} tune {mixup}/{cutmix}; give {mixup} ALPHA and/or "
+         "{cutmix} ALPHA too"),
+    Rule(lambda c: c.mix_switch_prob == 0.5 or (c.mixup > 0 and c.cutmix > 0),
+         "{mix_switch_prob} chooses between CutMix and MixUp per batch; it needs both {mixup} "
+         "and {cutmix}"),
+    Rule(lambda c: not (c.mixes and c.cache_features),
+         "{mixup}/{cutmix} mix the training images, and {cache_features} trains on features "
+         "computed once per image, without them: drop one of the two"),
+    Rule(lambda c: not c.cache_features or c.freeze_features or c.freeze_epochs,
+         "{cache_features} needs {freeze_features} or {freeze_epochs} (cached features only "
+         "stay valid while the features do not train)"),
+    Rule(lambda c: not c.freeze_epochs or not (c.freeze_features or c.mode == "scratch"),
+         "{freeze_epochs} trains the head alone first, then every pretrained layer; it cannot "
+         "be combined with {freeze_features} or {mode}", SCRATCH_LABEL),
+    Rule(lambda c: not (c.schedule == "onecycle" and c.warmup_epochs),
+         "{schedule} onecycle warms up by itself ({onecycle_pct}); drop {warmup_epochs}"),
+    # The head trains apart from the network there, and ps-lite's servers abort on the
+    # first push of a key that was never initialised (SIGABRT, "init N first").
+    Rule(lambda c: not (_distributed(c) and c.cache_features),
+         "{cache_features} is not supported in a distributed job ({kvstore} %(kvstore)s) yet; "
+         "use {freeze_features} alone there, which trains the same head on the images"),
+    Rule(lambda c: not (_distributed(c) and c.sampler != "random"),
+         "{sampler} balanced is not supported in a distributed job ({kvstore} %(kvstore)s) "
+         "yet: the workers cut one shuffled order into shards; use {class_weights} auto there"),
+    Rule(lambda c: not (_distributed(c) and (c.schedule == "onecycle" or c.freeze_epochs)),
+         "{schedule} onecycle and {freeze_epochs} are not supported in a distributed job "
+         "({kvstore} %(kvstore)s) yet: the servers run the optimizer; use {schedule} cosine "
+         "and {freeze_features} there"),
+)

@@ -1,18 +1,21 @@
 """The INT8 options, declared once: calibration folder, image count, mode, float32 layers.
 
-:class:`Int8Options` is what ``evaluate --int8``, ``predict --int8``, ``export
---quantize int8`` and :func:`gluon_finetune.inference.int8.quantize.quantize_run` take. Its
-defaults are the command line's defaults, its :meth:`~Int8Options.check`
-refuses a bad value before any network is loaded, and
-:meth:`~Int8Options.from_args` reads the parsed ``--calib-*`` and
-``--keep-float`` options. This module imports nothing heavy (``--help`` reads it).
+:class:`Int8Options` is what ``evaluate --int8``, ``predict --int8``, ``serve --int8``,
+``export --quantize int8`` and :func:`gluon_finetune.inference.int8.quantize.quantize_run`
+take. Each field is declared with its option (:func:`gluon_finetune.options.option`):
+the commands' ``--calib-*`` and ``--keep-float`` flags and help are derived from it,
+:meth:`~Int8Options.check` refuses a bad value before any network is loaded (naming
+the field, or on the command line the flag), and :meth:`~Int8Options.from_args`
+reads the parsed flags. This module imports nothing heavy (``--help`` reads it).
 """
 import dataclasses
 from typing import Optional
 
-from ...errors import UserError
+from ...options import check as check_options
+from ...options import from_args, option
 
-__all__ = ["Int8Options", "CALIB_MODES", "KEEP_FLOAT", "MIN_CALIB_IMAGES", "DEFAULT_CALIB_IMAGES"]
+__all__ = ["Int8Options", "int8_switch", "CALIB_MODES", "KEEP_FLOAT", "MIN_CALIB_IMAGES",
+           "DEFAULT_CALIB_IMAGES"]
 
 CALIB_MODES = ("naive", "entropy")
 #: ``keep_float`` choices: which layers besides the output stay float32.
@@ -46,28 +49,39 @@ class Int8Options:
         Which calibration images are drawn.
     """
 
-    calib_data: Optional[str] = None
-    calib_images: Optional[int] = None
-    calib_mode: str = "naive"
-    keep_float: str = "output"
+    calib_data: Optional[str] = option(
+        None, flag="--calib-data", metavar="DIR",
+        help="images to calibrate INT8 on (default: the run's training images; a folder "
+             "with train/ and test/ gives its train/)")
+    calib_images: Optional[int] = option(
+        None, flag="--calib-images", type=int, metavar="N",
+        check=(lambda v: v is None or int(v) >= MIN_CALIB_IMAGES,
+               "%%(value)s is too few; calibrate on at least %d images (default %d)"
+               % (MIN_CALIB_IMAGES, DEFAULT_CALIB_IMAGES)),
+        help="how many calibration images, drawn with a fixed seed (default: %d, or all "
+             "when fewer)" % DEFAULT_CALIB_IMAGES)
+    calib_mode: str = option(
+        "naive", flag="--calib-mode", metavar="|".join(CALIB_MODES),
+        check=(lambda v: v in CALIB_MODES,
+               "unknown {calib_mode} %(value)r; use naive (min/max of each layer's outputs) or "
+               "entropy (ranges that minimise the KL divergence, slower)"),
+        help="layer ranges from min/max (naive) or minimal KL divergence (entropy, slower) "
+             "(default: {default})")
+    keep_float: str = option(
+        "output", flag="--keep-float", metavar="|".join(KEEP_FLOAT),
+        check=(lambda v: v in KEEP_FLOAT,
+               "unknown {keep_float} %(value)r; use output (the default: only the output layer "
+               "stays float32), first-conv (the first convolution too) or stage1 (the first "
+               "convolution and the first stage too)"),
+        help="layers left in float32: only the output layer (output), also the first "
+             "convolution (first-conv), or also the first stage (stage1); more float32 is "
+             "slower (with or without VNNI) and, on the demo run, no more accurate "
+             "(default: {default})")
     seed: int = 0
 
     def check(self):
         """Refuse an unknown mode or float32 choice, or too few calibration images; return self."""
-        if self.keep_float not in KEEP_FLOAT:
-            raise UserError("unknown --keep-float %r; use output (the default: only the output "
-                            "layer stays float32), first-conv (the first convolution too) or "
-                            "stage1 (the first convolution and the first stage too)"
-                            % (self.keep_float,))
-        if self.calib_mode not in CALIB_MODES:
-            raise UserError("unknown --calib-mode %r; use naive (min/max of each layer's outputs) "
-                            "or entropy (ranges that minimise the KL divergence, slower)"
-                            % (self.calib_mode,))
-        if self.calib_images is not None and int(self.calib_images) < MIN_CALIB_IMAGES:
-            raise UserError("--calib-images %s is too few; calibrate on at least %d images "
-                            "(default %d)" % (self.calib_images, MIN_CALIB_IMAGES,
-                                              DEFAULT_CALIB_IMAGES))
-        return self
+        return check_options(self)
 
     @property
     def sets_calibration(self):
@@ -77,8 +91,7 @@ class Int8Options:
     @classmethod
     def from_args(cls, args):
         """The options of parsed command-line ``args`` (``--calib-data`` ... ``--keep-float``)."""
-        return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
-                      if hasattr(args, f.name)})
+        return from_args(cls, args)
 
     @classmethod
     def of(cls, options=None, **fields):
@@ -87,5 +100,12 @@ class Int8Options:
         return dataclasses.replace(options, **fields) if fields else options
 
 
-#: The defaults, for the command line's help texts.
+#: The defaults.
 DEFAULTS = Int8Options()
+
+
+def int8_switch():
+    """The ``int8`` field of a command that can run the INT8 network (evaluate, predict, serve)."""
+    return option(False, flag="--int8", kind="store_true",
+                  help="INT8 network through oneDNN (CPU only): quantised from the run, "
+                       "calibrated on its training images, cached in RUN_DIR/int8/")

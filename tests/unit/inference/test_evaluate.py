@@ -12,7 +12,6 @@ from PIL import Image
 
 from gluon_finetune import plots
 from gluon_finetune.constants import IMAGENET_MEAN, IMAGENET_STD
-from gluon_finetune.errors import UserError
 from gluon_finetune.inference.evaluate import evaluate_run
 from gluon_finetune.inference.predict import load_run
 from gluon_finetune.metrics import (
@@ -25,7 +24,7 @@ from gluon_finetune.metrics import (
 from gluon_finetune.training.config import TrainConfig
 from gluon_finetune.training.train import fit
 
-from conftest import assert_user_errors, run_cli
+from conftest import assert_option_error, assert_user_errors, run_cli
 
 MEAN = np.array(IMAGENET_MEAN, dtype=np.float32)
 STD = np.array(IMAGENET_STD, dtype=np.float32)
@@ -152,8 +151,8 @@ def test_tta_crop_shapes_and_averaged_probabilities(run_dir, tiny_hotdog, tmp_pa
         (model.probabilities(paths).argmax(axis=1) == [l for _, l in hotdog_test_files(tiny_hotdog)]).mean())
     assert (tmp_path / "e" / "confusion-ten-crop.png").is_file()
     assert "with ten-crop test-time augmentation" in result.summary()
-    with pytest.raises(UserError, match="unknown --tta 'six-crop'"):
-        evaluate_run(run_dir, tiny_hotdog, tta="six-crop")
+    assert_option_error(lambda: evaluate_run(run_dir, tiny_hotdog, tta="six-crop"),
+                        "unknown --tta 'six-crop'")
 
 
 def test_a_folder_of_class_folders_is_evaluated_whole_and_bad_files_are_skipped(run_dir, tiny_hotdog,

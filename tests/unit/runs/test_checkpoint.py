@@ -4,6 +4,8 @@ import os
 import mxnet as mx
 from mxnet import gluon
 
+from conftest import assert_option_error
+
 from gluon_finetune.runs.checkpoint import Checkpoints
 
 
@@ -74,8 +76,7 @@ def test_one_rule_for_which_weights_every_command_reads(tmp_path):
     assert run.weights()[:2] == (os.path.join(folder, "epoch-001.ema.params"), "ema")
     assert run.weights("last", "raw")[:2] == (os.path.join(folder, "epoch-002.params"), "raw")
     assert weights_of(str(tmp_path / "w.params")) == str(tmp_path / "w.params")  # a file as it is
-    with pytest.raises(UserError, match="unknown --checkpoint 'middle'"):
-        run.weights("middle")
+    assert_option_error(lambda: run.weights("middle"), "unknown --checkpoint 'middle'")
     # a missing file is an error, never a quiet fallback to other weights
     os.remove(os.path.join(folder, "epoch-001.ema.params"))
     with pytest.raises(UserError, match="epoch-001.ema.params, which is missing; use --weights raw"):
