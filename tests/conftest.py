@@ -197,7 +197,7 @@ def run_dir(tiny_hotdog, tiny_source, tmp_path_factory):
 #: hands out tests in collection order, so the last tests to finish are short ones and
 #: neither process waits long for the other at the end.
 SLOW_FIRST = ("test_distributed.py", "test_cli_train.py", "test_bench.py", "test_demo.py",
-              "test_train_hotdog.py", "test_download.py")
+              "test_demo_script.py", "test_download.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -37,7 +37,7 @@ examples:
 
 
 def add_experiment_options(parser, out, book=False):
-    """The options of the hotdog experiment, shared by ``demo`` and ``scripts/train_hotdog.py``.
+    """The options of the hotdog experiment, shared by ``demo`` and ``scripts/demo.py``.
 
     Parameters
     ----------
@@ -46,7 +46,7 @@ def add_experiment_options(parser, out, book=False):
         The caller's default output folder.
     book : bool
         Whether the caller uses the book's settings on real data and weights
-        (``hotdog_experiment(book=True)``); only the help of the defaults differs.
+        (``run_demo(book=True)``); only the help of the defaults differs.
     """
     def default(book_value, demo_value):
         if book:
@@ -87,9 +87,9 @@ def register(sub):
 
 
 def run(args):
-    from ..experiments.demo import command_line, hotdog_experiment
+    from ..experiments.demo import command_line, run_demo
 
-    hotdog_experiment(out=args.out, quick=args.quick, data=args.data, weights=args.weights,
+    run_demo(out=args.out, quick=args.quick, data=args.data, weights=args.weights,
                       epochs=args.epochs, image_size=args.image_size,
                       batch_size=args.batch_size, seed=args.seed,
                       command=command_line("gluon-finetune"), quiet=args.quiet)

@@ -1,12 +1,12 @@
 """The book's hotdog experiment, end to end, with real or synthetic data and weights.
 
-:func:`hotdog_experiment` is the one implementation behind ``gluon-finetune demo``
-and ``scripts/train_hotdog.py``. It reads top to bottom as the steps of the book:
+:func:`run_demo` is the one implementation behind ``gluon-finetune demo``
+and ``scripts/demo.py``. It reads top to bottom as the steps of the book:
 
 1. **data**: a folder the caller names, else the real hotdog set when it is
    already extracted and verified under MXNet's dataset folder, else a synthetic
    hotdog set drawn into ``OUT/data/hotdog`` (nothing is downloaded here:
-   :func:`fetch_book_inputs` downloads, for ``scripts/train_hotdog.py``);
+   :func:`fetch_book_inputs` downloads, for ``scripts/demo.py``);
 2. **source weights**: a ``.params`` file the caller names, else the ImageNet
    weights when they are already in the model cache, else a *synthetic source
    model*: ``resnet18_v2`` pretrained here from scratch on the ten-class
@@ -94,13 +94,13 @@ QUICK = dataclasses.replace(
     hotdog_counts=(16, 6), source_counts=(8, 2), draw_size=(48, 64),
     source_epochs=1, source_batch_size=16, mistakes=8)
 
-#: The book's settings, for the real hotdog set (``scripts/train_hotdog.py``): the
+#: The book's settings, for the real hotdog set (``scripts/demo.py``): the
 #: defaults of :class:`~gluon_finetune.training.config.TrainConfig` (224-pixel crops, batch 128, 5 epochs).
 BOOK = dataclasses.replace(DEMO, name="book", image_size=DEFAULT_IMAGE_SIZE,
                            batch_size=TrainConfig.batch_size, epochs=TrainConfig.epochs)
 
 
-def hotdog_experiment(out="runs/demo", quick=False, data=None, weights=None, epochs=None,
+def run_demo(out="runs/demo", quick=False, data=None, weights=None, epochs=None,
                       image_size=None, batch_size=None, seed=0, book=False,
                       model_name=model.DEFAULT_MODEL,
                       data_root=None, model_root=None, command=None, log=print, quiet=False,
@@ -239,7 +239,7 @@ def synthetic_inputs(out, seed=0, quick=False, model_name=model.DEFAULT_MODEL, q
     """The demo's synthetic hotdog set and synthetic source model in ``OUT``, for
     experiments beside the demo (``scripts/aug_accuracy.py``).
 
-    Steps 1 and 2 of :func:`hotdog_experiment` without their real-data branches:
+    Steps 1 and 2 of :func:`run_demo` without their real-data branches:
     ``OUT/data/hotdog`` and ``OUT/source/`` are reused when an earlier call (or a
     demo into the same ``OUT``) made them with these settings, else made.
 

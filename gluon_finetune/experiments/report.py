@@ -1,6 +1,6 @@
 """One self-contained HTML page about a fine-tune-versus-scratch experiment.
 
-:func:`write_report` turns the record of :func:`gluon_finetune.experiments.demo.hotdog_experiment`
+:func:`write_report` turns the record of :func:`gluon_finetune.experiments.demo.run_demo`
 (``OUT/demo.json``) into ``OUT/report.html``: plain HTML and CSS, every figure
 embedded as a base64 ``data:`` URI, no script, no font, nothing fetched from
 anywhere. The page opens from disk in any browser, and keeps working when it is
@@ -78,7 +78,7 @@ def write_report(path, record):
         Where to write, normally ``OUT/report.html``. Figures are read from the
         paths in ``record["images"]``, relative to this file's folder.
     record : dict
-        The record of :func:`gluon_finetune.experiments.demo.hotdog_experiment`.
+        The record of :func:`gluon_finetune.experiments.demo.run_demo`.
     """
     folder = os.path.dirname(os.path.abspath(path))
     page = render(record, lambda rel: _data_uri(os.path.join(folder, rel)))

@@ -387,11 +387,6 @@ def _source(img, i):
     return os.fspath(img) if isinstance(img, (str, os.PathLike)) else "#%d" % i
 
 
-def checkpoint_record(run, checkpoint="best"):
-    """The checked pointer record of ``checkpoint`` in ``run`` (:meth:`RunDir.checkpoint`)."""
-    return run.checkpoint(checkpoint)
-
-
 def resolve_ctx(ctx=None):
     """``None`` (the first GPU, else the CPU), a device string such as ``"cpu"``, or a Context."""
     import mxnet as mx

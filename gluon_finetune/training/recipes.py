@@ -20,7 +20,7 @@ batches of 32 (ten steps an epoch on a few hundred photos, not three), SGD with
 momentum 0.9 at a tenth of the book's rate, 10 epochs on a cosine schedule, so
 the last epoch, the one that is kept, trains at a low rate; with the features
 computed once, an epoch costs milliseconds. ``compare``, ``demo`` and
-``scripts/train_hotdog.py`` keep the book's recipe: they are the book's
+``scripts/demo.py`` keep the book's recipe: they are the book's
 experiment.
 """
 from ..errors import UserError

@@ -1,4 +1,4 @@
-"""`gluon-finetune demo` and scripts/train_hotdog.py end to end: real MXNet, real files.
+"""`gluon-finetune demo` and scripts/demo.py end to end: real MXNet, real files.
 
 The demo runs in a subprocess with ``--quick`` (tiny sets, 32 px, one epoch) from
 an empty working folder, with ``MXNET_HOME`` pointing at a folder that does not
@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, assert_user_error, run_cli
 from headless_browser import find_chromium, load_page
 
-SCRIPT = os.path.join(ROOT, "scripts", "train_hotdog.py")
+SCRIPT = os.path.join(ROOT, "scripts", "demo.py")
 
 
 def _offline_env(base):
@@ -215,7 +215,7 @@ def test_script_runs_the_experiment_on_a_folder_with_given_weights(tiny_hotdog, 
     assert "pretraining resnet18_v2" not in proc.stdout and not (out / "source").exists()
     assert "fine-tuned test acc" in proc.stdout
     record = json.loads((out / "demo.json").read_text())
-    assert record["command"].startswith("python scripts/train_hotdog.py --data")
+    assert record["command"].startswith("python scripts/demo.py --data")
     assert record["settings"]["image_size"] == 32 and record["settings"]["epochs"] == 1
     assert (out / "report.html").is_file()
     assert sorted(os.listdir(str(tmp_path))) == ["run"]

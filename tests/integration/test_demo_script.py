@@ -1,4 +1,4 @@
-"""scripts/train_hotdog.py downloads what the book downloads, from a real server on 127.0.0.1.
+"""scripts/demo.py downloads what the book downloads, from a real server on 127.0.0.1.
 
 The server stands in for the network: it serves a hotdog-shaped ``hotdog.zip``
 (tiny real JPEGs) and, for the weights, the model zoo's zip of a small
@@ -24,12 +24,12 @@ from gluon_finetune.errors import UserError
 from conftest import ROOT, assert_user_error, run_cli
 from http_server import Server
 
-SCRIPT = os.path.join(ROOT, "scripts", "train_hotdog.py")
+SCRIPT = os.path.join(ROOT, "scripts", "demo.py")
 TINY = ["--epochs", "1", "--image-size", "32", "--batch-size", "8", "--quiet"]
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("train_hotdog_script", SCRIPT)
+    spec = importlib.util.spec_from_file_location("demo_script", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -18,12 +18,12 @@ URLs, its sha1 and the folder to put it in. It never substitutes synthetic data 
 weights unless asked: --synthetic runs the offline stand-in of `gluon-finetune demo`
 (synthetic pictures, a source model pretrained here, 64-pixel crops).
 
-    python scripts/train_hotdog.py                                  # runs/hotdog/report.html
-    python scripts/train_hotdog.py --offline                        # only what is cached
-    python scripts/train_hotdog.py --data-url http://mirror.local/hotdog.zip --data-sha1 HASH
-    MXNET_GLUON_REPO=http://mirror.local/ python scripts/train_hotdog.py   # weights mirror
-    python scripts/train_hotdog.py --synthetic                      # the offline stand-in
-    python scripts/train_hotdog.py --data ~/photos --weights source.params --image-size 112
+    python scripts/demo.py                                          # runs/hotdog/report.html
+    python scripts/demo.py --offline                                # only what is cached
+    python scripts/demo.py --data-url http://mirror.local/hotdog.zip --data-sha1 HASH
+    MXNET_GLUON_REPO=http://mirror.local/ python scripts/demo.py   # weights mirror
+    python scripts/demo.py --synthetic                              # the offline stand-in
+    python scripts/demo.py --data ~/photos --weights source.params --image-size 112
 """
 import argparse
 import sys
@@ -52,22 +52,22 @@ def main(argv=None):
 
     def experiment():
         apply_threads(args)  # before MXNet loads
-        from gluon_finetune.experiments.demo import command_line, fetch_book_inputs, hotdog_experiment
+        from gluon_finetune.experiments.demo import command_line, fetch_book_inputs, run_demo
 
         common = dict(out=args.out, quick=args.quick, data=args.data, weights=args.weights,
                       epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size,
                       seed=args.seed, book=True, quiet=args.quiet,
-                      command=command_line("python scripts/train_hotdog.py"))
+                      command=command_line("python scripts/demo.py"))
         if args.synthetic:
             if args.data_url or args.data_sha1:
                 raise UserError("--synthetic downloads nothing: drop --data-url/--data-sha1")
-            hotdog_experiment(**common)
+            run_demo(**common)
             return 0
         if args.quick:
             raise UserError("--quick is the offline stand-in's tiny version: use it with --synthetic")
         found = fetch_book_inputs(data=args.data, weights=args.weights, urls=args.data_url,
                                   sha1=args.data_sha1, offline=args.offline, quiet=args.quiet)
-        hotdog_experiment(hotdog_sha1=found["hotdog_sha1"], stand_ins=False, **common)
+        run_demo(hotdog_sha1=found["hotdog_sha1"], stand_ins=False, **common)
         return 0
 
     return run_guarded(experiment)
