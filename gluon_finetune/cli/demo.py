@@ -90,7 +90,6 @@ def run(args):
     from ..experiments.demo import command_line, run_demo
 
     run_demo(out=args.out, quick=args.quick, data=args.data, weights=args.weights,
-                      epochs=args.epochs, image_size=args.image_size,
-                      batch_size=args.batch_size, seed=args.seed,
-                      command=command_line("gluon-finetune"), quiet=args.quiet)
+             epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size,
+             seed=args.seed, command=command_line("gluon-finetune"), quiet=args.quiet)
     return 0

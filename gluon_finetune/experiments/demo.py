@@ -101,10 +101,9 @@ BOOK = dataclasses.replace(DEMO, name="book", image_size=DEFAULT_IMAGE_SIZE,
 
 
 def run_demo(out="runs/demo", quick=False, data=None, weights=None, epochs=None,
-                      image_size=None, batch_size=None, seed=0, book=False,
-                      model_name=model.DEFAULT_MODEL,
-                      data_root=None, model_root=None, command=None, log=print, quiet=False,
-                      hotdog_sha1=None, stand_ins=True):
+             image_size=None, batch_size=None, seed=0, book=False, model_name=model.DEFAULT_MODEL,
+             data_root=None, model_root=None, command=None, log=print, quiet=False,
+             hotdog_sha1=None, stand_ins=True):
     """Run the book's experiment (fine-tune vs scratch) and write ``OUT/report.html``.
 
     Parameters
