@@ -10,7 +10,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 # pytest processes (pytest-xdist): the suite waits on `import mxnet` and on subprocesses
 # more than it computes: three processes keep two cores busy (measured fresh on a 2-core
-# Xeon: 6 min 43 s with the setup, pytest 5 min 47 s, 562 passed; CI on a Zen 3: 586 s);
+# Xeon: 6 min 43 s with the setup, pytest 5 min 47 s, 562 passed; on a 2-core Zen 5:
+# 7 min 25 s, pytest 6 min 15 s, 582 passed; CI on a Zen 3: 586 s);
 # set TEST_WORKERS=0 for one.
 TEST_WORKERS ?= 3
 BIN    := $(VENV)/bin
