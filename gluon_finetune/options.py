@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional, Tuple
 
 from .errors import OptionError
 
-__all__ = ["Option", "option", "option_of", "options", "flags", "cli_value", "check_fields",
+__all__ = ["Option", "option", "at_least", "option_of", "options", "flags", "cli_value", "check_fields",
            "Rule", "check_rules", "check", "from_args", "default_of"]
 
 #: The forms an option takes on the command line.
@@ -57,7 +57,6 @@ class Option:
     nargs: Optional[str] = None
     const: Any = None
     check: Optional[Tuple[Callable, str]] = None
-    required: bool = False
 
     @property
     def dest(self):
@@ -75,7 +74,7 @@ def option(default=dataclasses.MISSING, *, factory=dataclasses.MISSING, **spec):
     flag, help, group
         The flag, its help text (``{default}`` is replaced by the field's default,
         argparse's ``%(default)s`` by the option's) and the ``--help`` group it shows in.
-    metavar, type, choices, nargs, const, required
+    metavar, type, choices, nargs, const
         As ``argparse.add_argument`` takes them.
     kind : str
         One of :data:`KINDS`.
@@ -92,6 +91,12 @@ def option(default=dataclasses.MISSING, *, factory=dataclasses.MISSING, **spec):
     if factory is not dataclasses.MISSING:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def at_least(least, got=False):
+    """The check of a count: at least ``least`` (``batch_size must be at least 1``, and with
+    ``got``, ``, got 0``)."""
+    return (lambda v: v >= least, "must be at least %d%s" % (least, ", got %(value)s" if got else ""))
 
 
 @dataclass(frozen=True)

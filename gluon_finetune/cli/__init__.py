@@ -130,8 +130,6 @@ def add_field_option(g, f):
         kwargs.update((key, getattr(o, key)) for key in ("type", "metavar", "choices", "nargs",
                                                          "const") if getattr(o, key) is not None)
         kwargs["default"] = default
-        if o.required:
-            kwargs["required"] = True
     g.add_argument(o.flag, **kwargs)
 
 

@@ -19,7 +19,7 @@ import dataclasses
 import os
 from typing import Optional
 
-from ..options import Rule, option
+from ..options import Rule, at_least, option
 from ..runs.rundir import WeightChoice
 from .int8.options import int8_switch
 
@@ -35,7 +35,7 @@ QUANTIZE = ("int8",)
 #: Timed calls of ``predict --latency`` without a number.
 LATENCY_CALLS = 50
 
-_AT_LEAST_ONE = (lambda v: int(v) >= 1, "must be at least 1")
+_AT_LEAST_ONE = at_least(1)
 
 #: The rule of every command with both ``--int8`` and ``--amp``.
 INT8_NOT_AMP = Rule(lambda c: not (c.int8 and c.amp),

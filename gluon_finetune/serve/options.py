@@ -10,7 +10,7 @@ from typing import Optional
 
 from ..inference.int8.options import int8_switch
 from ..inference.options import INT8_NOT_AMP, LoadOptions
-from ..options import option
+from ..options import at_least, option
 
 __all__ = ["ServeOptions", "DEFAULT_WORKERS", "TOKEN_ENV"]
 
@@ -19,7 +19,7 @@ DEFAULT_WORKERS = 1
 #: The environment variable that can hold the token (kept out of `ps` and shell history).
 TOKEN_ENV = "GLUON_FINETUNE_TOKEN"
 
-_AT_LEAST_ONE = (lambda v: v >= 1, "must be at least 1, got %(value)s")
+_AT_LEAST_ONE = at_least(1, got=True)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,7 +20,7 @@ from ..networks.sizes import (  # noqa: F401 (named here too: the options' defau
     default_image_size,
     min_image_size,
 )
-from ..options import Rule, check, flags, option
+from ..options import Rule, at_least, check, flags, option
 from ..progress import LINE_SECONDS
 from .divergence import COLLAPSE_EPOCHS, LOSS_FACTOR, SUSTAIN_BATCHES
 from .recipes import RECIPES, describe
@@ -52,7 +52,7 @@ def _momenta(text):
 
 
 _POSITIVE = (lambda v: v > 0, "must be positive")
-_AT_LEAST_ONE = (lambda v: v >= 1, "must be at least 1")
+_AT_LEAST_ONE = at_least(1)
 _BETA_ALPHA = (lambda v: v >= 0 and v < float("inf"),
                "must be 0 (off) or a positive Beta alpha such as 0.2 or 1.0, got %(value)r")
 _PROBABILITY = (lambda v: 0 <= v <= 1, "is a probability, between 0 and 1; got %(value)r")
